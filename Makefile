@@ -1,0 +1,31 @@
+# CompanyOS: `make run` serves the portal on SQLite with eager Celery; `make test` runs the suite on PostgreSQL + Redis.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The demo data set `make run` loads: small enough to seed in seconds.
+DEMO_ARGS ?= --companies 2 --days 30 --incidents 400 --alerts 4000
+
+.PHONY: venv run demo test bench screenshot clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py kpi load-catalogue
+	$(BIN)/python manage.py create_dev_superuser
+
+run: demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: venv
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

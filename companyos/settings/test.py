@@ -1,0 +1,22 @@
+"""Test settings: the real PostgreSQL and Redis of this machine unless the environment says otherwise."""
+import os
+
+import dj_database_url
+
+from .base import *  # noqa: F401,F403
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/companyos"),
+    )
+}
+# A suffix lets several test runs on one machine use separate databases.
+DATABASES["default"]["TEST"] = {"NAME": "test_companyos" + os.environ.get("TEST_DB_SUFFIX", "")}
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+# Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,249 @@
+"""The incident data that KPIs are computed from: tenants, their services, incidents and alerts."""
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from .choices import AlertSeverity, IncidentStatus, Phase, Severity
+
+
+class Company(models.Model):
+    """A tenant. Scores cascade service -> domain -> company."""
+
+    slug = models.SlugField(max_length=64, unique=True, help_text="e.g. comp-acme")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.slug
+
+
+class Domain(models.Model):
+    """A group of services within a company, e.g. "Data Platform" or "API Gateway"."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="domains")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["company__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "slug"], name="%(app_label)s_%(class)s_unique_slug"),
+        ]
+
+    def __str__(self):
+        return f"{self.company.slug}/{self.slug}"
+
+
+class Service(models.Model):
+    """A deployable service; the smallest scope that observations and scores are kept for."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="services")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["domain__company__slug", "domain__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "slug"], name="%(app_label)s_%(class)s_unique_slug"),
+        ]
+
+    def __str__(self):
+        return f"{self.domain}/{self.slug}"
+
+
+class CorrelationConfig(models.Model):
+    """How a company's raw alerts are grouped into incidents. Change-controlled like KPI definitions."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="correlation_config")
+    aggregation_key = models.CharField(
+        max_length=200,
+        default="asset|signature",
+        help_text="Alert fields joined by '|' that make alerts the same problem: asset, signature, severity, source.",
+    )
+    time_window_minutes = models.PositiveIntegerField(
+        default=15, help_text="Alerts with the same key within this window of the group's first alert join it."
+    )
+    auto_correlate = models.BooleanField(default=True)
+    history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+
+    def __str__(self):
+        return f"{self.company}: {self.aggregation_key} within {self.time_window_minutes} min"
+
+
+class Incident(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="incidents")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
+    external_id = models.CharField(
+        max_length=200, help_text="The id in the source system; correlated incidents get 'alert-<first alert id>'."
+    )
+    title = models.CharField(max_length=500)
+    severity = models.CharField(max_length=2, choices=Severity.choices)
+    status = models.CharField(max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    detected_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    automation_used = models.BooleanField(default=False, help_text="Resolved by a runbook without human action.")
+    runbook_id = models.CharField(max_length=200, blank=True)
+    correlation_key = models.CharField(max_length=500, blank=True, help_text="Set when created by alert correlation.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "external_id"], name="%(app_label)s_%(class)s_unique_external_id"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("detected_at")),
+                name="%(app_label)s_%(class)s_resolved_after_detected",
+                violation_error_message="An incident cannot be resolved before it was detected.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "detected_at"]),
+            models.Index(fields=["company", "resolved_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.company.slug} {self.external_id}: {self.title}"
+
+
+class PhaseTransition(models.Model):
+    """The time an incident entered a phase of the major-incident timeline."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="phases")
+    phase = models.CharField(max_length=16, choices=Phase.choices)
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["incident", "entered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "phase"], name="%(app_label)s_%(class)s_unique_phase"),
+        ]
+
+    def __str__(self):
+        return f"{self.incident.external_id} {self.phase} at {self.entered_at:%Y-%m-%d %H:%M}"
+
+
+class Milestone(models.Model):
+    """A committed stakeholder update; on time when delivered at or before its ETA."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField(max_length=200)
+    committed_eta = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "committed_eta"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "name"], name="%(app_label)s_%(class)s_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.incident.external_id} {self.name}"
+
+
+class SurveyResponse(models.Model):
+    """A stakeholder's post-incident rating, 1 (poor) to 5 (excellent)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="survey_responses")
+    respondent = models.CharField(max_length=200)
+    score = models.PositiveSmallIntegerField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["incident", "submitted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5),
+                name="%(app_label)s_%(class)s_score_1_to_5",
+                violation_error_message="A survey score is between 1 and 5.",
+            ),
+            models.UniqueConstraint(fields=["incident", "respondent"], name="%(app_label)s_%(class)s_unique_respondent"),
+        ]
+
+    def __str__(self):
+        return f"{self.incident.external_id} {self.respondent}: {self.score}"
+
+
+class RunbookExecution(models.Model):
+    """One run of an automation runbook (e.g. an SSM Automation document execution)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="runbook_executions")
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="runbook_executions"
+    )
+    runbook_id = models.CharField(max_length=200, help_text="e.g. SSM-DiskCleanup-001")
+    execution_id = models.CharField(max_length=200, unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    success = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["company", "started_at"])]
+
+    def __str__(self):
+        return f"{self.runbook_id} {self.execution_id}"
+
+
+class PatchComplianceSnapshot(models.Model):
+    """A patch-baseline scan of a company's managed instances (the AWS Patch Manager summary)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="patch_snapshots")
+    scanned_at = models.DateTimeField()
+    total_instances = models.PositiveIntegerField()
+    compliant_instances = models.PositiveIntegerField()
+    non_compliant_instances = models.PositiveIntegerField()
+    critical_patches_missing = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["company", "-scanned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "scanned_at"], name="%(app_label)s_%(class)s_unique_scan"),
+            models.CheckConstraint(
+                condition=Q(total_instances=F("compliant_instances") + F("non_compliant_instances")),
+                name="%(app_label)s_%(class)s_counts_add_up",
+                violation_error_message="Compliant plus non-compliant instances must equal the total.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.company} scan {self.scanned_at:%Y-%m-%d %H:%M}"
+
+
+class Alert(models.Model):
+    """A raw alert as received; correlation assigns it to an incident."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="alerts")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    asset = models.CharField(max_length=200)
+    signature = models.CharField(max_length=200)
+    severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
+    issued_at = models.DateTimeField()
+    source = models.CharField(max_length=64, help_text="e.g. alertmanager, cloudwatch, datadog")
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="The sender's id (e.g. Alertmanager fingerprint + start); makes re-sends idempotent."
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "source", "external_id"],
+                condition=~Q(external_id=""),
+                name="%(app_label)s_%(class)s_unique_external_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "issued_at"]),
+            # Correlation walks the uncorrelated alerts of a company in time order.
+            models.Index(fields=["company", "issued_at"], condition=Q(incident__isnull=True), name="incidents_alert_uncorrelated"),
+        ]
+
+    def __str__(self):
+        return f"{self.company.slug} {self.asset} {self.signature} at {self.issued_at:%Y-%m-%d %H:%M}"

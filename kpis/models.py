@@ -1,0 +1,238 @@
+"""The KPI registry: one definition per slug, every change recorded, and the observations it is measured by."""
+import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from incidents.choices import Severity
+
+from .choices import (
+    CADENCE_MONTHS,
+    Dimension,
+    Direction,
+    ObservationSource,
+    Persona,
+    RetentionClass,
+    ReviewCadence,
+    ReviewOutcome,
+    Status,
+    Units,
+    Visibility,
+)
+from .querysets import KpiDefinitionQuerySet
+from .validators import validate_kpi_slug
+
+TARGET_OVERRIDE_KEYS = {*Severity.values, *Persona.values}
+
+
+def next_review_after(day, cadence):
+    if cadence == ReviewCadence.WEEKLY:
+        return day + datetime.timedelta(days=7)
+    return day + relativedelta(months=CADENCE_MONTHS[cadence])
+
+
+def threshold_errors(direction, target, critical, where):
+    """The message for a critical threshold on the wrong side of its target, or None."""
+    if target is None or critical is None:
+        return None
+    if direction == Direction.HIGHER_IS_BETTER and not critical < target:
+        return f"{where}: when higher is better the critical threshold ({critical}) must be below the target ({target})."
+    if direction == Direction.LOWER_IS_BETTER and not critical > target:
+        return f"{where}: when lower is better the critical threshold ({critical}) must be above the target ({target})."
+    return None
+
+
+class KpiDefinition(models.Model):
+    """
+    The one definition of a KPI, as the KPI source of truth lists it, plus what scoring and governance need.
+
+    `target` and `critical_threshold` are the defaults; `targets` holds optional overrides by severity
+    (P1-P4) or persona (exec, stakeholder, responder): {"P1": {"target": 120, "critical": 240}}.
+    """
+
+    slug = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[validate_kpi_slug],
+        help_text="Lowercase identifier used in the API and database; cannot change once created.",
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(help_text="What the KPI measures and why it matters.")
+    formula = models.TextField(help_text="Human-readable formula; the implementation is the calculator of this slug.")
+    units = models.CharField(max_length=16, choices=Units.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    target = models.FloatField(help_text="The default target: at or beyond it the KPI scores 100.")
+    critical_threshold = models.FloatField(help_text="At or beyond it the KPI scores 0.")
+    targets = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Overrides by severity or persona, e.g. {"P1": {"target": 120, "critical": 240}}.',
+    )
+    data_sources = models.TextField(blank=True, help_text="Which events or fields power it, one per line.")
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.INTERNAL)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_kpis",
+        help_text="The person accountable for its accuracy.",
+    )
+    owner_role = models.CharField(max_length=100, help_text='The accountable role, e.g. "Ops Leader".')
+    review_cadence = models.CharField(max_length=16, choices=ReviewCadence.choices, default=ReviewCadence.QUARTERLY)
+    dimension = models.CharField(max_length=20, choices=Dimension.choices, default=Dimension.NONE)
+    weight = models.FloatField(
+        default=0, validators=[MinValueValidator(0)], help_text="Weight within its dimension (renormalised over KPIs with data)."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    breach_after = models.DurationField(
+        default=datetime.timedelta(0), help_text="How long the value must stay beyond critical before a breach opens."
+    )
+    retention_class = models.CharField(max_length=16, choices=RetentionClass.choices, default=RetentionClass.BUSINESS)
+    last_reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_review_due = models.DateField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Reviews are audited in KpiReview; keeping their dates out of history keeps diffs to real changes.
+    history = HistoricalRecords(
+        history_change_reason_field=models.TextField(null=True),
+        excluded_fields=["last_reviewed_at", "next_review_due", "updated_at"],
+    )
+
+    objects = KpiDefinitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = "KPI definition"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight__gte=0),
+                name="%(app_label)s_%(class)s_weight_not_negative",
+                violation_error_message="A weight cannot be negative.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.slug
+
+    def clean(self):
+        errors = {}
+        if self.pk:
+            stored_slug = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+            if stored_slug is not None and stored_slug != self.slug:
+                errors["slug"] = f"The slug '{stored_slug}' cannot change once created."
+        message = threshold_errors(self.direction, self.target, self.critical_threshold, "critical_threshold")
+        if message:
+            errors["critical_threshold"] = message
+        targets_message = self._targets_error()
+        if targets_message:
+            errors["targets"] = targets_message
+        if errors:
+            raise ValidationError(errors)
+
+    def _targets_error(self):
+        if not isinstance(self.targets, dict):
+            return 'Targets must be an object such as {"P1": {"target": 120, "critical": 240}}.'
+        for key, pair in self.targets.items():
+            if key not in TARGET_OVERRIDE_KEYS:
+                allowed = ", ".join(sorted(TARGET_OVERRIDE_KEYS))
+                return f"Unknown severity or persona '{key}' in targets; use one of {allowed}."
+            if not isinstance(pair, dict) or not isinstance(pair.get("target"), (int, float)):
+                return f'targets.{key} needs a numeric "target" (and optionally "critical").'
+            critical = pair.get("critical", self.critical_threshold)
+            if not isinstance(critical, (int, float)):
+                return f'targets.{key}.critical must be a number.'
+            message = threshold_errors(self.direction, pair["target"], critical, f"targets.{key}")
+            if message:
+                return message
+        return None
+
+    def save(self, *args, **kwargs):
+        if self.review_cadence:
+            reviewed = self.last_reviewed_at or self.created_at or timezone.now()
+            self.next_review_due = next_review_after(timezone.localdate(reviewed), self.review_cadence)
+        super().save(*args, **kwargs)
+
+    def thresholds_for(self, key=None):
+        """(target, critical) for a severity or persona, falling back to the defaults."""
+        override = self.targets.get(key) if key else None
+        if override:
+            return override["target"], override.get("critical", self.critical_threshold)
+        return self.target, self.critical_threshold
+
+
+class KpiReview(models.Model):
+    """A periodic re-validation of a definition by a reviewer."""
+
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kpi_reviews")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=16, choices=ReviewOutcome.choices)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+        verbose_name = "KPI review"
+
+    def __str__(self):
+        return f"{self.kpi.slug} reviewed {self.reviewed_at:%Y-%m-%d} ({self.outcome})"
+
+
+class Observation(models.Model):
+    """
+    One measured value of a KPI, for an incident or a scope (company, domain or service) at a time.
+
+    Append-only: only a backfill (or the nightly run, which is a backfill of one day) overwrites, by its
+    key (kpi, incident, scope, observed_at). Provenance (source, run, computed_at) replaces history here.
+    """
+
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="observations")
+    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="observations")
+    domain = models.ForeignKey("incidents.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="observations"
+    )
+    observed_at = models.DateTimeField()
+    value = models.FloatField()
+    source = models.CharField(max_length=32, default=ObservationSource.API)
+    confidence = models.FloatField(default=1.0, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    run = models.CharField(max_length=64, blank=True, help_text="The nightly run, backfill or request that wrote it.")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kpi", "observed_at"]
+        constraints = [
+            # Coalesce makes an empty incident or scope count as a value, as NULLS NOT DISTINCT would,
+            # on PostgreSQL and SQLite alike.
+            models.UniqueConstraint(
+                F("kpi"),
+                Coalesce("incident", Value(0)),
+                F("company"),
+                Coalesce("domain", Value(0)),
+                Coalesce("service", Value(0)),
+                F("observed_at"),
+                name="kpis_observation_unique_key",
+                violation_error_message="An observation with this KPI, incident, scope and time already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0, confidence__lte=1),
+                name="%(app_label)s_%(class)s_confidence_0_to_1",
+                violation_error_message="Confidence is between 0 and 1.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kpi", "observed_at"]),
+            models.Index(fields=["company", "observed_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.kpi_id} {self.observed_at:%Y-%m-%d %H:%M} = {self.value}"

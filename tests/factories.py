@@ -1,0 +1,114 @@
+"""factory_boy factories for every app's models. Definitions are created through the audited service."""
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from incidents import models as incident_models
+from incidents.choices import AlertSeverity, IncidentStatus, Severity
+from kpis import services
+from kpis.choices import Dimension, Direction, ObservationSource, Status, Units, Visibility
+from kpis.models import KpiDefinition, Observation
+
+BASE_TIME = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+    is_staff = True
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.Company
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"comp-{n}")
+    name = factory.LazyAttribute(lambda company: company.slug.replace("comp-", "").title())
+
+
+class DomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.Domain
+
+    company = factory.SubFactory(CompanyFactory)
+    slug = factory.Sequence(lambda n: f"domain-{n}")
+    name = factory.LazyAttribute(lambda domain: domain.slug.title())
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.Service
+
+    domain = factory.SubFactory(DomainFactory)
+    slug = factory.Sequence(lambda n: f"service-{n}")
+    name = factory.LazyAttribute(lambda service: service.slug.title())
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.Incident
+
+    service = factory.SubFactory(ServiceFactory)
+    company = factory.LazyAttribute(lambda incident: incident.service.domain.company)
+    external_id = factory.Sequence(lambda n: f"INC-{n}")
+    title = "Disk full on web-1"
+    severity = Severity.P2
+    status = IncidentStatus.RESOLVED
+    detected_at = BASE_TIME
+    resolved_at = factory.LazyAttribute(lambda incident: incident.detected_at + datetime.timedelta(minutes=45))
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.Alert
+
+    company = factory.SubFactory(CompanyFactory)
+    asset = "web-1"
+    signature = "disk_full"
+    severity = AlertSeverity.HIGH
+    issued_at = BASE_TIME
+    source = "alertmanager"
+
+
+class KpiDefinitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KpiDefinition
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"kpi-{n}")
+    name = factory.LazyAttribute(lambda kpi: kpi.slug.replace("-", " ").title())
+    description = "Measures something that matters."
+    formula = "avg(value)"
+    units = Units.MINUTES
+    direction = Direction.LOWER_IS_BETTER
+    target = 30.0
+    critical_threshold = 60.0
+    visibility = Visibility.EXEC
+    owner_role = "Ops Leader"
+    dimension = Dimension.RELIABILITY
+    weight = 1.0
+    status = Status.ACTIVE
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.create_definition(actor=None, reason="Created by a test factory", **kwargs)
+
+
+class ObservationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Observation
+
+    kpi = factory.SubFactory(KpiDefinitionFactory)
+    company = factory.SubFactory(CompanyFactory)
+    observed_at = BASE_TIME
+    value = 42.0
+    source = ObservationSource.API
+    computed_at = factory.LazyFunction(timezone.now)
