@@ -68,8 +68,10 @@ class KpiDefinition(models.Model):
     formula = models.TextField(help_text="Human-readable formula; the implementation is the calculator of this slug.")
     units = models.CharField(max_length=16, choices=Units.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices)
-    target = models.FloatField(help_text="The default target: at or beyond it the KPI scores 100.")
-    critical_threshold = models.FloatField(help_text="At or beyond it the KPI scores 0.")
+    target = models.FloatField(
+        null=True, blank=True, help_text="The default target: at or beyond it the KPI scores 100. Empty: tracked, not scored."
+    )
+    critical_threshold = models.FloatField(null=True, blank=True, help_text="At or beyond it the KPI scores 0.")
     targets = models.JSONField(
         default=dict,
         blank=True,
@@ -132,6 +134,8 @@ class KpiDefinition(models.Model):
         message = threshold_errors(self.direction, self.target, self.critical_threshold, "critical_threshold")
         if message:
             errors["critical_threshold"] = message
+        if self.is_scored and (self.target is None or self.critical_threshold is None):
+            errors["target"] = "A KPI with a dimension and a weight needs both a target and a critical threshold."
         targets_message = self._targets_error()
         if targets_message:
             errors["targets"] = targets_message
@@ -160,6 +164,10 @@ class KpiDefinition(models.Model):
             reviewed = self.last_reviewed_at or self.created_at or timezone.now()
             self.next_review_due = next_review_after(timezone.localdate(reviewed), self.review_cadence)
         super().save(*args, **kwargs)
+
+    @property
+    def is_scored(self):
+        return self.dimension != Dimension.NONE and self.weight > 0
 
     def thresholds_for(self, key=None):
         """(target, critical) for a severity or persona, falling back to the defaults."""

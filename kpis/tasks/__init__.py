@@ -1,0 +1,1 @@
+"""Celery tasks of the kpis app, one module per concern; each task has an explicit name."""
