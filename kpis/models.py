@@ -26,7 +26,7 @@ from .choices import (
     Units,
     Visibility,
 )
-from .querysets import KpiDefinitionQuerySet
+from .querysets import KpiDefinitionQuerySet, ObservationQuerySet
 from .validators import validate_kpi_slug
 
 TARGET_OVERRIDE_KEYS = {*Severity.values, *Persona.values}
@@ -216,6 +216,8 @@ class Observation(models.Model):
     run = models.CharField(max_length=64, blank=True, help_text="The nightly run, backfill or request that wrote it.")
     computed_at = models.DateTimeField(default=timezone.now)
 
+    objects = ObservationQuerySet.as_manager()
+
     class Meta:
         ordering = ["kpi", "observed_at"]
         constraints = [
@@ -244,3 +246,25 @@ class Observation(models.Model):
 
     def __str__(self):
         return f"{self.kpi_id} {self.observed_at:%Y-%m-%d %H:%M} = {self.value}"
+
+
+class ReviewReminder(models.Model):
+    """That an owner was e-mailed their overdue reviews on a day; at most one per owner and day."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kpi_review_reminders")
+    sent_on = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    definitions = models.TextField(help_text="The slugs of the overdue definitions the reminder listed, one per line.")
+
+    class Meta:
+        ordering = ["-sent_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "sent_on"],
+                name="%(app_label)s_%(class)s_one_per_recipient_and_day",
+                violation_error_message="This owner was already reminded today.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.recipient} reminded on {self.sent_on:%Y-%m-%d}"

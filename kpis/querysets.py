@@ -1,6 +1,7 @@
 from django.db import models
 
 from .choices import Status, Visibility
+from .roles import sees_internal_kpis
 
 
 class KpiDefinitionQuerySet(models.QuerySet):
@@ -11,5 +12,16 @@ class KpiDefinitionQuerySet(models.QuerySet):
         """Definitions whose next review is due on or before `today` (retired ones are never due)."""
         return self.exclude(status=Status.RETIRED).filter(next_review_due__lte=today)
 
-    def visible_to_exec(self):
+    def visible_to(self, user):
+        """The definitions `user` may see: internal ones only for the internal roles."""
+        if sees_internal_kpis(user):
+            return self
         return self.filter(visibility=Visibility.EXEC)
+
+
+class ObservationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Observations of the definitions `user` may see."""
+        if sees_internal_kpis(user):
+            return self
+        return self.filter(kpi__visibility=Visibility.EXEC)

@@ -6,6 +6,8 @@ from .env import env_bool, env_int, env_list, env_required
 DEBUG = False
 SECRET_KEY = env_required("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [env_required("ALLOWED_HOSTS")]
+# Production never falls back to SQLite or eager Celery.
+env_required("DATABASE_URL")
 if not CELERY_BROKER_URL:
     env_required("CELERY_BROKER_URL")
 

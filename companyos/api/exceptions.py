@@ -1,0 +1,62 @@
+"""
+One JSON shape for every API error:
+
+    {"error": {"status": 400, "code": "invalid", "message": "slug: ...", "fields": {"slug": ["..."]}}}
+
+`message` always starts with the field or slug at fault when there is one, so a client can show it as is.
+"""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    """The request would duplicate something that exists (e.g. an observation key)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This already exists."
+    default_code = "conflict"
+
+
+def _flatten(detail, prefix=""):
+    """{"rows": [{"slug": ["x"]}]} -> {"rows[0].slug": ["x"]}: one path per message."""
+    if isinstance(detail, dict):
+        flat = {}
+        for key, value in detail.items():
+            path = key if key == "non_field_errors" and not prefix else (f"{prefix}.{key}" if prefix else str(key))
+            flat.update(_flatten(value, path))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        flat = {}
+        for index, item in enumerate(detail):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(message) for message in messages]}
+
+
+def _first_message(fields):
+    for path, messages in fields.items():
+        if messages:
+            return messages[0] if path == "non_field_errors" else f"{path}: {messages[0]}"
+    return "Invalid input."
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        message = _first_message(fields)
+    else:
+        fields = {}
+        message = str(exc.detail) if hasattr(exc, "detail") else str(exc)
+    code = getattr(exc, "default_code", "error")
+    response.data = {"error": {"status": response.status_code, "code": code, "message": message, "fields": fields}}
+    return response

@@ -1,0 +1,28 @@
+import django_filters
+
+from incidents.models import Company
+from kpis.choices import Dimension, Status, Visibility
+from kpis.models import KpiDefinition, Observation
+
+
+class KpiDefinitionFilterSet(django_filters.FilterSet):
+    dimension = django_filters.ChoiceFilter(choices=Dimension.choices)
+    visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    owner = django_filters.CharFilter(field_name="owner__username", help_text="The owner's username.")
+
+    class Meta:
+        model = KpiDefinition
+        fields = ["dimension", "visibility", "status", "owner"]
+
+
+class ObservationFilterSet(django_filters.FilterSet):
+    since = django_filters.IsoDateTimeFilter(field_name="observed_at", lookup_expr="gte", help_text="Inclusive, ISO 8601.")
+    until = django_filters.IsoDateTimeFilter(field_name="observed_at", lookup_expr="lt", help_text="Exclusive, ISO 8601.")
+    company = django_filters.ModelChoiceFilter(queryset=Company.objects.all(), to_field_name="slug")
+    domain = django_filters.CharFilter(field_name="domain__slug", help_text="A domain slug (combine with company).")
+    service = django_filters.CharFilter(field_name="service__slug", help_text="A service slug (combine with company).")
+
+    class Meta:
+        model = Observation
+        fields = ["since", "until", "company", "domain", "service"]

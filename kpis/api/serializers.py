@@ -1,0 +1,54 @@
+from rest_framework import serializers
+
+from kpis.models import KpiDefinition, Observation
+
+
+class KpiDefinitionSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = KpiDefinition
+        fields = [
+            "slug", "name", "description", "formula", "units", "direction", "target", "critical_threshold",
+            "targets", "data_sources", "visibility", "owner", "owner_role", "review_cadence", "dimension",
+            "weight", "status", "breach_after", "retention_class", "last_reviewed_at", "next_review_due",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class KpiDefinitionChangeSerializer(serializers.ModelSerializer):
+    """A PATCH of a definition: the changed fields plus the reason recorded in history."""
+
+    change_reason = serializers.CharField(
+        write_only=True, trim_whitespace=True, help_text="Why the definition changes; recorded in its history."
+    )
+
+    class Meta:
+        model = KpiDefinition
+        fields = [
+            "name", "description", "formula", "units", "direction", "target", "critical_threshold", "targets",
+            "data_sources", "visibility", "owner_role", "review_cadence", "dimension", "weight", "status",
+            "breach_after", "retention_class", "change_reason",
+        ]
+        extra_kwargs = {"slug": {"read_only": True}}
+
+    def validate(self, attrs):
+        if "change_reason" not in attrs:
+            raise serializers.ValidationError({"change_reason": "A reason for the change is required."})
+        return attrs
+
+
+class ObservationSerializer(serializers.ModelSerializer):
+    kpi = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    company = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    domain = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Observation
+        fields = [
+            "id", "kpi", "company", "domain", "service", "incident", "observed_at", "value", "source",
+            "confidence", "run", "computed_at",
+        ]
+        read_only_fields = fields

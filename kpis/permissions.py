@@ -1,0 +1,9 @@
+"""Who may change what in the registry: the one rule the admin and the API both enforce."""
+from .roles import KPI_OWNERS, group_names
+
+
+def may_change_definition(user, kpi):
+    """Superusers, and members of KPI owners for the definitions they own."""
+    if user.is_superuser:
+        return True
+    return KPI_OWNERS in group_names(user) and kpi.owner_id == user.pk
