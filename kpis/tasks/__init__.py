@@ -1,1 +1,2 @@
 """Celery tasks of the kpis app, one module per concern; each task has an explicit name."""
+from . import reviews  # noqa: F401
