@@ -1,4 +1,6 @@
 """The incident data that KPIs are computed from: tenants, their services, incidents and alerts."""
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -54,6 +56,23 @@ class Service(models.Model):
         return f"{self.domain}/{self.slug}"
 
 
+# The alert fields an aggregation key may join, in the order they are offered.
+AGGREGATION_KEY_FIELDS = ("asset", "signature", "severity", "source", "service")
+
+
+def validate_aggregation_key(value):
+    """Refuse an aggregation key that is empty, repeats a field or names something that is not an alert field."""
+    parts = value.split("|")
+    unknown = [part for part in parts if part not in AGGREGATION_KEY_FIELDS]
+    if unknown:
+        raise ValidationError(
+            f"Unknown alert field '{unknown[0]}' in the aggregation key; use {', '.join(AGGREGATION_KEY_FIELDS)} joined by '|'.",
+            code="unknown_key_field",
+        )
+    if len(set(parts)) != len(parts):
+        raise ValidationError("An aggregation key names each alert field at most once.", code="repeated_key_field")
+
+
 class CorrelationConfig(models.Model):
     """How a company's raw alerts are grouped into incidents. Change-controlled like KPI definitions."""
 
@@ -61,12 +80,20 @@ class CorrelationConfig(models.Model):
     aggregation_key = models.CharField(
         max_length=200,
         default="asset|signature",
-        help_text="Alert fields joined by '|' that make alerts the same problem: asset, signature, severity, source.",
+        validators=[validate_aggregation_key],
+        help_text="Alert fields joined by '|' that make alerts the same problem: asset, signature, severity, source, service.",
     )
     time_window_minutes = models.PositiveIntegerField(
-        default=15, help_text="Alerts with the same key within this window of the group's first alert join it."
+        default=15,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "A session window: an alert joins the incident of the previous alert with the same key when it was issued "
+            "at most this many minutes after it; a longer gap starts a new incident."
+        ),
     )
-    auto_correlate = models.BooleanField(default=True)
+    auto_correlate = models.BooleanField(
+        default=True, help_text="Correlated by the scheduled run over all companies; off: only when asked for this company."
+    )
     history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
 
     def __str__(self):
