@@ -1,0 +1,15 @@
+"""Celery tasks of the incidents app: thin wrappers that take ids and dates and call the services."""
+from celery import shared_task
+from django.db import OperationalError
+from django.utils.dateparse import parse_datetime
+
+from . import services
+from .models import Company
+
+
+# A lost connection or a lock timeout rolls back the day being correlated, so a retry redoes it cleanly.
+@shared_task(name="incidents.tasks.correlate_alerts", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def correlate_alerts(company_id=None, until=None):
+    """Correlate uncorrelated alerts of one company (or all) issued before `until` (ISO datetime, default now)."""
+    company = Company.objects.get(pk=company_id) if company_id is not None else None
+    return services.correlate_alerts(company=company, until=parse_datetime(until) if until else None)
