@@ -112,3 +112,55 @@ class ObservationFactory(factory.django.DjangoModelFactory):
     value = 42.0
     source = ObservationSource.API
     computed_at = factory.LazyFunction(timezone.now)
+
+
+class PhaseTransitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.PhaseTransition
+
+    incident = factory.SubFactory(IncidentFactory)
+    phase = "gather"
+    entered_at = factory.LazyAttribute(lambda transition: transition.incident.detected_at + datetime.timedelta(minutes=5))
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.Milestone
+
+    incident = factory.SubFactory(IncidentFactory)
+    name = factory.Sequence(lambda n: f"Update {n}")
+    committed_eta = factory.LazyAttribute(lambda milestone: milestone.incident.detected_at + datetime.timedelta(minutes=30))
+    delivered_at = factory.LazyAttribute(lambda milestone: milestone.committed_eta)
+
+
+class SurveyResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.SurveyResponse
+
+    incident = factory.SubFactory(IncidentFactory)
+    respondent = factory.Sequence(lambda n: f"stakeholder{n}@example.com")
+    score = 5
+    submitted_at = factory.LazyAttribute(lambda response: response.incident.detected_at + datetime.timedelta(days=1))
+
+
+class PatchComplianceSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.PatchComplianceSnapshot
+
+    company = factory.SubFactory(CompanyFactory)
+    scanned_at = BASE_TIME
+    total_instances = 48
+    compliant_instances = 42
+    non_compliant_instances = factory.LazyAttribute(lambda scan: scan.total_instances - scan.compliant_instances)
+    critical_patches_missing = 8
+
+
+class RunbookExecutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = incident_models.RunbookExecution
+
+    company = factory.SubFactory(CompanyFactory)
+    runbook_id = "SSM-DiskCleanup-001"
+    execution_id = factory.Sequence(lambda n: f"exec-{n}")
+    started_at = BASE_TIME
+    success = True
