@@ -19,8 +19,8 @@ def insert_rows(model, fields, rows, *, use_copy=None, batch_size=BATCH_SIZE):
     Insert `rows` (an iterable of tuples, values in the order of `fields`) into `model`'s table.
 
     `fields` are model field names; a foreign key takes the related id ("company" or "company_id").
-    Fields left out get their default, or the current time when they are auto_now(_add), the same on
-    both paths. `use_copy` forces (True) or forbids (False) the PostgreSQL COPY path; by default it is
+    Fields left out get what a new instance would hold (their default, or the current time when they
+    are auto_now(_add)), the same on both paths. `use_copy` forces (True) or forbids (False) the PostgreSQL COPY path; by default it is
     used whenever the database is PostgreSQL. Returns the number of rows written. No signals are sent
     and no history is recorded: this is for data that carries its own provenance.
     """
@@ -41,7 +41,7 @@ def insert_rows(model, fields, rows, *, use_copy=None, batch_size=BATCH_SIZE):
 
 
 def _filled_defaults(model, given_fields):
-    """The fields not given that have a default or are auto_now(_add), with one value each for this load."""
+    """The fields not given, each with the value a new instance would get (one timestamp for the whole load)."""
     given = {field.name for field in given_fields}
     now = timezone.now()
     fields, values = [], []
@@ -51,7 +51,8 @@ def _filled_defaults(model, given_fields):
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             fields.append(field)
             values.append(now)
-        elif field.has_default():
+        else:
+            # What a new model instance would hold: the default, "" for text, None for nullable fields.
             fields.append(field)
             values.append(field.get_default())
     return fields, tuple(values)
