@@ -24,7 +24,10 @@ def _flatten(detail, prefix=""):
     if isinstance(detail, dict):
         flat = {}
         for key, value in detail.items():
-            path = key if key == "non_field_errors" and not prefix else (f"{prefix}.{key}" if prefix else str(key))
+            if isinstance(key, int):  # a list serializer's errors, keyed by row position
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             flat.update(_flatten(value, path))
         return flat
     if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):

@@ -138,6 +138,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "KpiStatusEnum": "kpis.choices.Status",
         "IncidentStatusEnum": "incidents.choices.IncidentStatus",
+        "IncidentSeverityEnum": "incidents.choices.Severity",
+        "AlertSeverityEnum": "incidents.choices.AlertSeverity",
     },
 }
 

@@ -1,8 +1,14 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import IncidentViewSet
+from .views import AlertIngestView, AlertmanagerWebhookView, IncidentViewSet, RunbookExecutionIngestView
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("alerts/", AlertIngestView.as_view(), name="alert-ingest"),
+    path("webhooks/alertmanager/", AlertmanagerWebhookView.as_view(), name="alertmanager-webhook"),
+    path("runbook-executions/", RunbookExecutionIngestView.as_view(), name="runbook-execution-ingest"),
+    *router.urls,
+]

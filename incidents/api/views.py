@@ -1,22 +1,110 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from incidents.models import Incident
+from companyos.api.permissions import IngestPermission
+from incidents import ingestion
+from incidents.models import Company, Incident, Service
 from kpis.api.serializers import ObservationSerializer
 from kpis.models import Observation
 
-from .serializers import IncidentSerializer
+from .serializers import (
+    MAX_ALERTS_PER_REQUEST,
+    AlertInSerializer,
+    IncidentInSerializer,
+    IncidentSerializer,
+    IngestResultSerializer,
+    MilestoneInSerializer,
+    PhaseTransitionInSerializer,
+    RunbookExecutionInSerializer,
+    RunbookExecutionSerializer,
+    SurveyResponseInSerializer,
+)
+
+
+def rows_of(request, *, limit=MAX_ALERTS_PER_REQUEST):
+    """The request body as a list of objects: one object or a list of up to `limit`."""
+    rows = request.data if isinstance(request.data, list) else [request.data]
+    if not all(isinstance(row, dict) for row in rows):
+        raise ValidationError({"non_field_errors": ["Send one JSON object or a list of objects."]})
+    if len(rows) > limit:
+        raise ValidationError({"non_field_errors": [f"At most {limit} rows per request; this one has {len(rows)}."]})
+    return rows
+
+
+def slug_context(rows):
+    """Every company and service the rows name, resolved in two queries."""
+    company_slugs = {str(row.get("company")) for row in rows if row.get("company")}
+    companies = {company.slug: company for company in Company.objects.filter(slug__in=company_slugs)}
+    services = {
+        (service.domain.company_id, service.slug): service
+        for service in Service.objects.filter(domain__company__in=companies.values()).select_related("domain")
+    }
+    return {"companies": companies, "services": services}
+
+
+class AlertIngestView(APIView):
+    """Receive raw alerts, one or a list of up to 10,000, all or nothing; re-sent alerts are skipped."""
+
+    permission_classes = [*APIView.permission_classes, IngestPermission]
+    ingest_permission = "incidents.add_alert"
+
+    @extend_schema(request=AlertInSerializer(many=True), responses={201: IngestResultSerializer})
+    def post(self, request):
+        rows = rows_of(request)
+        serializer = AlertInSerializer(data=rows, many=True, context=slug_context(rows))
+        serializer.is_valid(raise_exception=True)
+        result = ingestion.ingest_alerts([AlertInSerializer().to_alert(attrs) for attrs in serializer.validated_data])
+        return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class AlertmanagerWebhookView(APIView):
+    """
+    Prometheus Alertmanager's webhook (version 4), as Alertmanager sends it. The company comes from the
+    `company` query parameter or the alerts' common `company` label.
+    """
+
+    permission_classes = [*APIView.permission_classes, IngestPermission]
+    ingest_permission = "incidents.add_alert"
+
+    @extend_schema(request=dict, responses={200: IngestResultSerializer})
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["An Alertmanager webhook payload is a JSON object."]})
+        slug = request.query_params.get("company") or (request.data.get("commonLabels") or {}).get("company")
+        if not slug:
+            raise ValidationError({"company": "Name the company in ?company= or a common 'company' label."})
+        company = Company.objects.filter(slug=slug).first()
+        if company is None:
+            raise ValidationError({"company": f"No company has the slug '{slug}'."})
+        result = ingestion.ingest_alerts(ingestion.alerts_from_alertmanager(request.data, company))
+        return Response(IngestResultSerializer(result).data)
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Incidents; a data source creates or updates one by its (company, external_id)."""
+
     serializer_class = IncidentSerializer
     filterset_fields = ["severity", "status", "automation_used"]
     ordering_fields = ["detected_at", "resolved_at"]
+    permission_classes = [*viewsets.GenericViewSet.permission_classes, IngestPermission]
+    ingest_permission = "incidents.add_incident"
 
     def get_queryset(self):
         return Incident.objects.select_related("company", "service").order_by("-detected_at", "-id")
+
+    @extend_schema(request=IncidentInSerializer, responses={200: IncidentSerializer, 201: IncidentSerializer})
+    def create(self, request):
+        rows = rows_of(request, limit=1)
+        serializer = IncidentInSerializer(data=rows[0], context=slug_context(rows))
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        incident, created = ingestion.record_incident(fields.pop("company"), fields.pop("external_id"), **fields)
+        return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses=ObservationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -30,3 +118,47 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             .order_by("kpi__slug", "observed_at")
         )
         return Response(ObservationSerializer(observations, many=True).data)
+
+    def _record_child(self, request, pk, serializer_class, record):
+        incident = get_object_or_404(Incident, pk=pk)
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row, created = record(incident, **serializer.validated_data)
+        return Response(serializer_class(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=PhaseTransitionInSerializer, responses=PhaseTransitionInSerializer)
+    @action(detail=True, methods=["post"], ingest_permission="incidents.add_phasetransition")
+    def phases(self, request, pk=None):
+        """Record the time the incident entered a phase of the timeline."""
+        return self._record_child(request, pk, PhaseTransitionInSerializer, ingestion.record_phase)
+
+    @extend_schema(request=MilestoneInSerializer, responses=MilestoneInSerializer)
+    @action(detail=True, methods=["post"], ingest_permission="incidents.add_milestone")
+    def milestones(self, request, pk=None):
+        """Record a committed update and, once delivered, when it was."""
+        return self._record_child(request, pk, MilestoneInSerializer, ingestion.record_milestone)
+
+    @extend_schema(request=SurveyResponseInSerializer, responses=SurveyResponseInSerializer)
+    @action(detail=True, methods=["post"], url_path="survey-responses", ingest_permission="incidents.add_surveyresponse")
+    def survey_responses(self, request, pk=None):
+        """Record a stakeholder's 1-5 rating of the incident."""
+        return self._record_child(request, pk, SurveyResponseInSerializer, ingestion.record_survey_response)
+
+
+class RunbookExecutionIngestView(APIView):
+    """Record one run of an automation runbook, keyed by its execution id."""
+
+    permission_classes = [*APIView.permission_classes, IngestPermission]
+    ingest_permission = "incidents.add_runbookexecution"
+
+    @extend_schema(request=RunbookExecutionInSerializer, responses={200: RunbookExecutionSerializer, 201: RunbookExecutionSerializer})
+    def post(self, request):
+        rows = rows_of(request, limit=1)
+        serializer = RunbookExecutionInSerializer(data=rows[0], context=slug_context(rows))
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        fields.pop("service", None)
+        execution, created = ingestion.record_runbook_execution(fields.pop("company"), **fields)
+        return Response(
+            RunbookExecutionSerializer(execution).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
