@@ -89,6 +89,19 @@ def changes_between(since, until=None):
     return sorted(entries, key=lambda entry: (entry.when, entry.history_id))
 
 
+def revert_preview(kpi, history_id):
+    """What reverting `kpi` to the version `history_id` would change: each field from its current value to the version's."""
+    version = kpi.history.get(history_id=history_id)
+    current = kpi.history.latest()
+    fields = [name for name in tracked_field_names() if name != "slug"]
+    delta = version.diff_against(current, included_fields=fields)
+    usernames = _usernames_of_owners([version, current])
+    return [
+        FieldChange(change.field, _display(change.field, change.old, usernames), _display(change.field, change.new, usernames))
+        for change in delta.changes
+    ]
+
+
 def version_of(record):
     """The version number of a history row: its place among its definition's rows, oldest first."""
     return (

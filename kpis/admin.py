@@ -1,0 +1,238 @@
+"""
+The KPI registry in the admin: definitions under change control, their change log and reverts, reviews.
+
+Every save goes through kpis.services with the editor and a required reason. KPI owners may change only the
+definitions they own (never the owner); auditors and everyone else without the permission only read.
+History rows are read-only for everyone.
+"""
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .choices import ReviewOutcome
+from .history import HistoricalKpiDefinition, change_log, revert_preview
+from .models import KpiDefinition, KpiReview, ReviewReminder
+from .permissions import may_change_definition
+
+EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.editable}
+
+
+def change_reason_field():
+    return forms.CharField(
+        label="Reason for this change",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Required. Recorded in the definition's history with your name and the time.",
+    )
+
+
+class KpiDefinitionForm(forms.ModelForm):
+    """The definition's fields plus the reason that every change must carry."""
+
+    change_reason = change_reason_field()
+
+    class Meta:
+        model = KpiDefinition
+        fields = "__all__"
+
+
+class RevertForm(forms.Form):
+    change_reason = change_reason_field()
+
+
+class MarkReviewedForm(forms.Form):
+    outcome = forms.ChoiceField(choices=ReviewOutcome.choices, initial=ReviewOutcome.CONFIRMED, widget=forms.RadioSelect)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False)
+
+
+class ReviewOverdueFilter(admin.SimpleListFilter):
+    title = "review overdue"
+    parameter_name = "review_overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(is_review_overdue=self.value() == "yes")
+        return queryset
+
+
+@admin.register(KpiDefinition)
+class KpiDefinitionAdmin(SimpleHistoryAdmin):
+    form = KpiDefinitionForm
+    list_display = [
+        "slug", "name", "dimension", "weight", "target", "critical_threshold", "units", "visibility", "status",
+        "owner", "next_review_due", "review_overdue",
+    ]
+    list_filter = ["dimension", "visibility", "status", ReviewOverdueFilter, "owner"]
+    search_fields = ["slug", "name", "description", "owner_role"]
+    list_select_related = ["owner"]
+    actions = ["mark_reviewed"]
+    object_history_list_template = "admin/kpis/kpidefinition/change_log.html"
+    fieldsets = [
+        (None, {"fields": ["slug", "name", "description", "formula", "units", "direction", "data_sources"]}),
+        ("Targets", {"fields": ["target", "critical_threshold", "targets", "breach_after"]}),
+        ("Scoring", {"fields": ["dimension", "weight"]}),
+        (
+            "Governance",
+            {"fields": ["status", "visibility", "owner", "owner_role", "review_cadence", "last_reviewed_at", "next_review_due", "retention_class"]},
+        ),
+    ]
+    change_control_fieldset = ("Change control", {"fields": ["change_reason"]})
+
+    def get_queryset(self, request):
+        # The queryset's own rule of what is due, so the list, its filter and the reminders agree.
+        overdue = KpiDefinition.objects.due_for_review(timezone.localdate()).filter(pk=OuterRef("pk"))
+        return super().get_queryset(request).annotate(is_review_overdue=Exists(overdue))
+
+    @admin.display(boolean=True, description="Review overdue", ordering="is_review_overdue")
+    def review_overdue(self, kpi):
+        return kpi.is_review_overdue
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.fieldsets
+        return [*self.fieldsets, self.change_control_fieldset]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["last_reviewed_at", "next_review_due"]
+        if obj is not None:
+            readonly.append("slug")
+        if not request.user.is_superuser:
+            readonly.append("owner")
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if obj is None or not allowed:
+            return allowed
+        return may_change_definition(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Definitions are retired, never deleted: observations and the audit trail refer to them.
+        return False
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("kpis.add_kpireview")
+
+    def save_model(self, request, obj, form, change):
+        reason = form.cleaned_data["change_reason"]
+        fields = {name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS}
+        if change:
+            services.change_definition(KpiDefinition.objects.get(pk=obj.pk), actor=request.user, reason=reason, **fields)
+        else:
+            obj.pk = services.create_definition(actor=request.user, reason=reason, **fields).pk
+            obj._state.adding = False
+        obj.refresh_from_db()
+
+    def history_view(self, request, object_id, extra_context=None):
+        kpi = self.get_object(request, unquote(object_id))
+        context = {"change_log": list(reversed(change_log(kpi))) if kpi else []}
+        return super().history_view(request, object_id, extra_context={**context, **(extra_context or {})})
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """One version of a definition: who, when, why, what a revert would change, and the revert with its reason."""
+        kpi = self.get_object(request, unquote(object_id))
+        if kpi is None:
+            raise Http404(f"No KPI definition with id {object_id}.")
+        if not self.has_view_or_change_permission(request, kpi):
+            raise PermissionDenied
+        entry = next((entry for entry in change_log(kpi) if str(entry.history_id) == str(version_id)), None)
+        if entry is None:
+            raise Http404(f"{version_id} is not a version of '{kpi.slug}'.")
+        may_revert = self.has_change_permission(request, kpi)
+        form = RevertForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            if not may_revert:
+                raise PermissionDenied
+            if form.is_valid():
+                try:
+                    services.revert_definition(kpi, entry.history_id, actor=request.user, reason=form.cleaned_data["change_reason"])
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.message_user(request, f"{kpi.slug} was reverted to version {entry.version}.", messages.SUCCESS)
+                    return redirect(reverse("admin:kpis_kpidefinition_history", args=[kpi.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{kpi.slug}: version {entry.version}",
+            "opts": self.model._meta,
+            "object": kpi,
+            "entry": entry,
+            "revert_changes": revert_preview(kpi, entry.history_id),
+            "may_revert": may_revert,
+            "form": form,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/kpis/kpidefinition/version.html", context)
+
+    @admin.action(description="Mark reviewed", permissions=["review"])
+    def mark_reviewed(self, request, queryset):
+        reviewable = [kpi for kpi in queryset.select_related("owner") if may_change_definition(request.user, kpi)]
+        if not reviewable:
+            self.message_user(request, "You may review only the definitions you own; none was selected.", messages.ERROR)
+            return None
+        form = MarkReviewedForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            for kpi in reviewable:
+                services.record_review(kpi, reviewer=request.user, **form.cleaned_data)
+            self.message_user(request, f"Recorded the review of {', '.join(kpi.slug for kpi in reviewable)}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Mark reviewed",
+            "opts": self.model._meta,
+            "definitions": reviewable,
+            "skipped": queryset.count() - len(reviewable),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/kpis/kpidefinition/mark_reviewed.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit records: visible to whoever may view them, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HistoricalKpiDefinition)
+class HistoricalKpiDefinitionAdmin(ReadOnlyAdmin):
+    list_display = ["slug", "history_date", "history_type", "history_user", "history_change_reason"]
+    list_filter = ["history_type", "history_date"]
+    search_fields = ["slug", "history_change_reason"]
+    list_select_related = ["history_user"]
+    date_hierarchy = "history_date"
+
+
+@admin.register(KpiReview)
+class KpiReviewAdmin(ReadOnlyAdmin):
+    """Reviews are recorded by the "Mark reviewed" action on definitions, which also moves the next review."""
+
+    list_display = ["kpi", "reviewer", "reviewed_at", "outcome"]
+    list_filter = ["outcome", "reviewed_at"]
+    search_fields = ["kpi__slug", "notes"]
+    list_select_related = ["kpi", "reviewer"]
+
+
+@admin.register(ReviewReminder)
+class ReviewReminderAdmin(ReadOnlyAdmin):
+    list_display = ["recipient", "sent_on", "sent_at"]
+    list_select_related = ["recipient"]

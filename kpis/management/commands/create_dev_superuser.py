@@ -1,0 +1,29 @@
+"""Create a development superuser, only when the database has none, and print its login once."""
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+DEFAULT_USERNAME = "admin"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the superuser 'admin' for local development if no superuser exists. The password comes from "
+        "DEV_SUPERUSER_PASSWORD, or is generated and printed once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default=DEFAULT_USERNAME)
+
+    def handle(self, *args, username, **options):
+        users = get_user_model().objects
+        if users.filter(is_superuser=True).exists():
+            self.stdout.write("A superuser exists already; none was created.")
+            return
+        given_password = os.environ.get("DEV_SUPERUSER_PASSWORD")
+        password = given_password or secrets.token_urlsafe(12)
+        users.create_superuser(username=username, email=f"{username}@localhost", password=password)
+        shown = "the password in DEV_SUPERUSER_PASSWORD" if given_password else f"the password {password} (shown only this once)"
+        self.stdout.write(self.style.SUCCESS(f"Created the development superuser '{username}' with {shown}."))
