@@ -1,0 +1,62 @@
+"""Recompute the score snapshots of a day or a range of days, or show what today's definitions would make of them."""
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from incidents.models import Company
+from scoring.services import compare_with_now, compute_snapshots
+from scoring.models import SCORED_DIMENSIONS
+
+
+def _day(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--date/--until: '{text}' is not a date (YYYY-MM-DD).")
+
+
+def _number(score):
+    return "-" if score is None else f"{score:.1f}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute the score snapshots of --date (through --until) with the definitions and weights in force on "
+        "each day; --as-of-now compares them with today's definitions instead, storing nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", required=True, help="First day, YYYY-MM-DD.")
+        parser.add_argument("--until", help="Last day (inclusive), YYYY-MM-DD; default --date.")
+        parser.add_argument("--company", help="Only this company (slug); default every company.")
+        parser.add_argument("--as-of-now", action="store_true", help="Score with today's definitions; store nothing.")
+
+    def handle(self, *args, date, until, company, as_of_now, **options):
+        first = _day(date)
+        last = _day(until) if until else first
+        if last < first:
+            raise CommandError(f"--until ({last}) is before --date ({first}).")
+        scope = None
+        if company:
+            scope = Company.objects.filter(slug=company).first()
+            if scope is None:
+                raise CommandError(f"--company: no company with the slug '{company}'.")
+        day = first
+        while day <= last:
+            if as_of_now:
+                self._print_comparison(day, scope)
+            else:
+                snapshots = compute_snapshots(day, company=scope)
+                self.stdout.write(f"{day}: {len(snapshots)} snapshots")
+            day += datetime.timedelta(days=1)
+
+    def _print_comparison(self, day, company):
+        dimensions = [dimension.value for dimension in SCORED_DIMENSIONS]
+        self.stdout.write("  ".join(["day", "scope", "stored", "as-of-now", *dimensions]))
+        for stored, current in compare_with_now(day, company=company):
+            cells = [
+                f"{_number(stored.dimensions[name]['score']) if stored else '-'}->{_number(current.dimensions[name]['score'])}"
+                for name in dimensions
+            ]
+            stored_composite = _number(stored.composite) if stored else "(none)"
+            self.stdout.write("  ".join([str(day), current.scope_label, stored_composite, _number(current.composite), *cells]))
