@@ -112,6 +112,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 12 * 3600},
     },
+    # Before the nightly run, so the rollup it prunes behind is complete.
+    "start-retention": {
+        "task": "scoring.tasks.start_retention",
+        "schedule": crontab(hour=1, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
+    # Breaches of today so far; the nightly chain evaluates the whole previous day after its snapshots.
+    "start-breach-evaluation": {
+        "task": "scoring.tasks.start_breach_evaluation",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 10 * 60},
+    },
 }
 
 REST_FRAMEWORK = {
