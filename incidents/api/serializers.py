@@ -3,8 +3,6 @@ from rest_framework import serializers
 from incidents.choices import AlertSeverity
 from incidents.models import Alert, Incident, Milestone, PhaseTransition, RunbookExecution, SurveyResponse
 
-MAX_ALERTS_PER_REQUEST = 10_000
-
 
 class IncidentSerializer(serializers.ModelSerializer):
     company = serializers.SlugRelatedField(slug_field="slug", read_only=True)

@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from companyos.api.payloads import rows_of
 from companyos.api.permissions import IngestPermission
 from incidents import ingestion
 from incidents.models import Company, Incident, Service
@@ -13,7 +14,6 @@ from kpis.api.serializers import ObservationSerializer
 from kpis.models import Observation
 
 from .serializers import (
-    MAX_ALERTS_PER_REQUEST,
     AlertInSerializer,
     IncidentInSerializer,
     IncidentSerializer,
@@ -24,16 +24,6 @@ from .serializers import (
     RunbookExecutionSerializer,
     SurveyResponseInSerializer,
 )
-
-
-def rows_of(request, *, limit=MAX_ALERTS_PER_REQUEST):
-    """The request body as a list of objects: one object or a list of up to `limit`."""
-    rows = request.data if isinstance(request.data, list) else [request.data]
-    if not all(isinstance(row, dict) for row in rows):
-        raise ValidationError({"non_field_errors": ["Send one JSON object or a list of objects."]})
-    if len(rows) > limit:
-        raise ValidationError({"non_field_errors": [f"At most {limit} rows per request; this one has {len(rows)}."]})
-    return rows
 
 
 def slug_context(rows):

@@ -52,3 +52,20 @@ class ObservationSerializer(serializers.ModelSerializer):
             "confidence", "run", "computed_at",
         ]
         read_only_fields = fields
+
+
+class ObservationInSerializer(serializers.Serializer):
+    """One observation as a data source sends it; scope by slugs, or by an incident alone."""
+
+    kpi = serializers.CharField(max_length=64, help_text="The KPI's slug.")
+    company = serializers.CharField(max_length=64, required=False, help_text="Company slug; optional with an incident.")
+    domain = serializers.CharField(max_length=64, required=False)
+    service = serializers.CharField(max_length=64, required=False)
+    incident = serializers.IntegerField(required=False, min_value=1)
+    observed_at = serializers.DateTimeField()
+    value = serializers.FloatField()
+    confidence = serializers.FloatField(required=False, min_value=0, max_value=1)
+
+
+class ObservationIngestResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()

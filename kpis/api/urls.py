@@ -1,12 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import KpiDefinitionViewSet, KpiObservationListView
+from .views import KpiDefinitionViewSet, KpiMetricsView, KpiObservationListView, ObservationIngestView
 
 router = SimpleRouter()
 router.register("kpis", KpiDefinitionViewSet, basename="kpi")
 
 urlpatterns = [
+    path("observations/", ObservationIngestView.as_view(), name="observation-ingest"),
+    path("metrics/kpis/", KpiMetricsView.as_view(), name="kpi-metrics"),
     path("kpis/<str:slug>/observations/", KpiObservationListView.as_view(), name="kpi-observations"),
     *router.urls,
 ]

@@ -1,17 +1,37 @@
+import datetime
+
 from django.db import transaction
-from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from django.http import Http404, StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, generics, mixins, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from companyos.api.exceptions import Conflict
 from companyos.api.pagination import ObservationCursorPagination
+from companyos.api.payloads import rows_of
+from companyos.api.permissions import IngestPermission
+from companyos.api.renderers import CSVRenderer, stream_csv
+from incidents.models import Company, Domain, Service
+from kpis import observations as observation_services
+from kpis import proof
 from kpis import services
 from kpis.models import KpiDefinition, Observation
 from kpis.permissions import may_change_definition
 
 from .filtersets import KpiDefinitionFilterSet, ObservationFilterSet
-from .serializers import KpiDefinitionChangeSerializer, KpiDefinitionSerializer, ObservationSerializer
+from .serializers import (
+    KpiDefinitionChangeSerializer,
+    KpiDefinitionSerializer,
+    ObservationIngestResultSerializer,
+    ObservationInSerializer,
+    ObservationSerializer,
+)
 
 
 class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -67,3 +87,95 @@ class KpiObservationListView(generics.ListAPIView):
         if kpi is None:
             raise Http404(f"No KPI definition has the slug '{slug}'.")
         return Observation.objects.filter(kpi=kpi).select_related("kpi", "company", "domain", "service")
+
+
+class KpiMetricsView(APIView):
+    """
+    The alert-methodology KPIs of one company with their proof (the seed's payload, field for field).
+    `format=csv` streams the alerts and incidents counted, for verification. `until` (ISO 8601, default
+    now) fixes the end of the period so a figure can be reproduced.
+    """
+
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("company_id", str, required=True, description="The company's slug, e.g. comp-acme."),
+            OpenApiParameter("timeRange", str, enum=list(proof.TIME_RANGES), description="Default 24h."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="End of the period; default now."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        params = request.query_params
+        slug = params.get("company_id") or params.get("company")
+        if not slug:
+            raise ValidationError({"company_id": "Name the company, e.g. company_id=comp-acme."})
+        company = Company.objects.filter(slug=slug).first()
+        if company is None:
+            raise ValidationError({"company_id": f"No company has the slug '{slug}'."})
+        time_range = params.get("timeRange", "24h")
+        if time_range not in proof.TIME_RANGES:
+            raise ValidationError({"timeRange": f"'{time_range}' is not one of {', '.join(proof.TIME_RANGES)}."})
+        end = datetime.datetime.now(datetime.timezone.utc)
+        if params.get("until"):
+            end = parse_datetime(params["until"])
+            if end is None or end.tzinfo is None:
+                raise ValidationError({"until": "Give an ISO 8601 time with a time zone."})
+        if request.accepted_renderer.format == "csv":
+            rows = proof.evidence_rows(company, time_range=time_range, end=end)
+            response = StreamingHttpResponse(stream_csv(proof.EVIDENCE_COLUMNS, rows), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="{company.slug}-kpi-evidence-{time_range}.csv"'
+            return response
+        visible = KpiDefinition.objects.visible_to(request.user).values_list("slug", flat=True)
+        return Response(proof.kpi_metrics(company, time_range=time_range, end=end, visible_slugs=list(visible)))
+
+
+def _resolve_scopes(rows):
+    """Company, domain and service slugs of validated rows as ids; unknown ones refused naming the row."""
+    company_ids = dict(Company.objects.filter(slug__in={row["company"] for row in rows if "company" in row}).values_list("slug", "pk"))
+    domain_ids = {(company, slug): pk for pk, company, slug in Domain.objects.filter(company__in=company_ids.values()).values_list("pk", "company_id", "slug")}
+    service_ids = {
+        (company, slug): pk
+        for pk, company, slug in Service.objects.filter(domain__company__in=company_ids.values()).values_list("pk", "domain__company_id", "slug")
+    }
+    resolved = []
+    for index, row in enumerate(rows):
+        row = dict(row)
+        if "company" in row:
+            company = row["company"] = company_ids.get(row["company"])
+            if company is None:
+                raise ValidationError({index: {"company": f"No company has the slug '{rows[index]['company']}'."}})
+            for field, ids in (("domain", domain_ids), ("service", service_ids)):
+                if field in row:
+                    slug = row[field]
+                    row[field] = ids.get((company, slug))
+                    if row[field] is None:
+                        raise ValidationError({index: {field: f"'{rows[index]['company']}' has no {field} '{slug}'."}})
+        elif "domain" in row or "service" in row:
+            raise ValidationError({index: {"company": "A domain or service is named within a company."}})
+        resolved.append(row)
+    return resolved
+
+
+class ObservationIngestView(APIView):
+    """
+    Receive measured observations: one object or a list of up to 10,000, all or nothing. An unknown slug
+    is a 400 naming it; a key (KPI, incident, scope, time) that already exists is a 409 naming it.
+    """
+
+    permission_classes = [*APIView.permission_classes, IngestPermission]
+    ingest_permission = "kpis.add_observation"
+
+    @extend_schema(request=ObservationInSerializer(many=True), responses={201: ObservationIngestResultSerializer})
+    def post(self, request):
+        rows = rows_of(request)
+        serializer = ObservationInSerializer(data=rows, many=True)
+        serializer.is_valid(raise_exception=True)
+        try:
+            created = observation_services.record_observations(
+                _resolve_scopes(serializer.validated_data), run=f"api:{request.user.username}"
+            )
+        except observation_services.DuplicateObservation as duplicate:
+            raise Conflict(duplicate.messages[0]) from duplicate
+        return Response({"created": len(created)}, status=201)
