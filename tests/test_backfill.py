@@ -1,0 +1,222 @@
+"""`manage.py kpi backfill`: recomputes observations exactly, on PostgreSQL and on SQLite."""
+import datetime
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from incidents.choices import Phase, Severity
+from kpis.choices import ObservationSource
+from kpis.models import Observation
+from kpis.observations import record_observations
+from tests.factories import (
+    AlertFactory,
+    CompanyFactory,
+    IncidentFactory,
+    KpiDefinitionFactory,
+    MilestoneFactory,
+    PatchComplianceSnapshotFactory,
+    PhaseTransitionFactory,
+    ServiceFactory,
+    SurveyResponseFactory,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+UTC = datetime.timezone.utc
+SINCE, UNTIL = "2024-01-01", "2024-01-20"
+
+
+def moment(day, hour, minute=0):
+    return datetime.datetime(2024, 1, day, hour, minute, tzinfo=UTC)
+
+
+def build_sample_data(company_slug="comp-acme"):
+    """A small company history whose every KPI value is worked out by hand in EXPECTED_VALUES."""
+    service = ServiceFactory(domain__company=CompanyFactory(slug=company_slug))
+    company = service.domain.company
+    manual = IncidentFactory(
+        service=service,
+        severity=Severity.P1,
+        detected_at=moment(10, 10),
+        resolved_at=moment(10, 10, 45),
+        correlation_key="web-1|disk_full",
+    )
+    for minute in (58, 59):
+        AlertFactory(company=company, incident=manual, issued_at=moment(10, 9, minute))
+    for minute in (1, 2):
+        AlertFactory(company=company, incident=manual, issued_at=moment(10, 10, minute))
+    PhaseTransitionFactory(incident=manual, phase=Phase.GATHER, entered_at=moment(10, 10, 8))
+    MilestoneFactory(incident=manual, committed_eta=moment(10, 10, 30), delivered_at=moment(10, 10, 25))
+    MilestoneFactory(incident=manual, committed_eta=moment(10, 11), delivered_at=moment(10, 11, 5))
+    SurveyResponseFactory(incident=manual, score=4, submitted_at=moment(11, 9))
+    SurveyResponseFactory(incident=manual, score=5, submitted_at=moment(11, 10))
+    IncidentFactory(
+        service=service, detected_at=moment(12, 8), resolved_at=moment(12, 8, 8), automation_used=True, runbook_id="SSM-DiskCleanup-001"
+    )
+    PatchComplianceSnapshotFactory(company=company, scanned_at=moment(12, 14, 30))
+    return company
+
+
+# By hand, over [2024-01-01, 2024-01-20): the P1 counts on every day from the 10th (10 days); MTTR
+# reduction (1 - 8/45) * 100 from the 12th, when both kinds are resolved (8 days); self-healed 0 % on
+# the 10th and 11th, then 1 of 2 = 50 %.
+EXPECTED_VALUES = {
+    "cadence-adherence": [50.0],
+    "mtta": [10.0],
+    "mttr": [45.0, 8.0],
+    "mttr-reduction": [82.222] * 8,
+    "noise-reduction": [75.0],
+    "p1-incident-count": [1.0] * 10,
+    "patch-compliance": [87.5],
+    "self-healed": [0.0] * 2 + [50.0] * 8,
+    "stakeholder-satisfaction": [4.5],
+}
+
+
+def observation_values():
+    """The stored values of every KPI in time order, rounded to 3 decimals."""
+    values = {}
+    for slug, value in Observation.objects.order_by("kpi__slug", "observed_at", "incident_id").values_list("kpi__slug", "value"):
+        values.setdefault(slug, []).append(round(value, 3))
+    return values
+
+
+def all_columns_but_provenance():
+    return list(
+        Observation.objects.order_by("pk").values_list(
+            "pk", "kpi_id", "company_id", "domain_id", "service_id", "incident_id", "observed_at", "value", "source", "confidence"
+        )
+    )
+
+
+def backfill(*args):
+    out = StringIO()
+    call_command("kpi", "backfill", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_a_backfill_computes_every_kpi_from_incidents_timeline_and_milestones(computed_kpis):
+    build_sample_data()
+
+    output = backfill("--all", "--since", SINCE, "--until", UNTIL)
+
+    assert observation_values() == EXPECTED_VALUES
+    assert "mttr: wrote 2, removed 0 stale observations from 2024-01-01 to 2024-01-20." in output
+    assert "p1-incident-count: wrote 10," in output
+
+
+def test_running_a_backfill_twice_gives_identical_rows(computed_kpis):
+    build_sample_data()
+    backfill("--all", "--since", SINCE, "--until", UNTIL)
+    first = all_columns_but_provenance()
+
+    output = backfill("--all", "--since", SINCE, "--until", UNTIL)
+
+    assert all_columns_but_provenance() == first
+    assert "removed 0 stale" in output
+
+
+def test_a_stale_computed_observation_is_removed_while_an_api_one_in_the_period_stays(computed_kpis):
+    company = build_sample_data()
+    backfill("--kpi", "mttr", "--since", SINCE, "--until", UNTIL)
+    manual = company.incidents.get(severity=Severity.P1)
+    [ingested] = record_observations(
+        [{"kpi": "mttr", "company": company, "observed_at": moment(15, 12), "value": 30.0}], source=ObservationSource.API
+    )
+    manual.resolved_at, manual.status = None, "open"  # reopened: its MTTR is no longer known
+    manual.save()
+
+    output = backfill("--kpi", "mttr", "--since", SINCE, "--until", UNTIL)
+
+    assert "mttr: wrote 1, removed 1 stale" in output
+    assert sorted(Observation.objects.values_list("source", "value")) == [("api", 30.0), ("backfill", 8.0)]
+    assert Observation.objects.filter(pk=ingested.pk, value=30.0).exists()
+
+
+def test_a_backfill_never_overwrites_an_ingested_observation_with_the_same_key(computed_kpis):
+    company = build_sample_data()
+    record_observations(
+        [{"kpi": "patch-compliance", "company": company, "observed_at": moment(12, 0), "value": 90.0}], source=ObservationSource.DEMO
+    )
+
+    backfill("--kpi", "patch-compliance", "--since", SINCE, "--until", UNTIL)
+
+    assert list(Observation.objects.values_list("source", "value")) == [("demo", 90.0)]
+
+
+def test_a_backfill_outside_the_period_or_of_another_company_leaves_observations_alone(computed_kpis):
+    build_sample_data()
+    build_sample_data("comp-beta")
+    backfill("--kpi", "mttr", "--since", SINCE, "--until", UNTIL)
+    Observation.objects.update(value=-1)
+
+    backfill("--kpi", "mttr", "--since", "2024-01-12", "--until", UNTIL, "--company", "comp-acme")
+
+    assert sorted(Observation.objects.values_list("company__slug", "value")) == [
+        ("comp-acme", -1.0), ("comp-acme", 8.0), ("comp-beta", -1.0), ("comp-beta", -1.0)
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--kpi", "no-such-kpi"], "'no-such-kpi'"),
+        (["--kpi", "nps"], "'nps'"),  # defined, but ingest-only
+        (["--kpi", "mttr", "--company", "comp-nobody"], "'comp-nobody'"),
+        (["--kpi", "mttr", "--since", "2024-02-01", "--until", "2024-01-01"], "--since"),
+    ],
+)
+def test_bad_backfill_arguments_are_refused_naming_what_is_wrong(computed_kpis, args, named):
+    KpiDefinitionFactory(slug="nps", units="score")
+
+    with pytest.raises(CommandError, match=named):
+        backfill(*args)
+
+
+def test_a_computed_kpi_without_a_definition_is_refused_naming_it(db):
+    with pytest.raises(CommandError, match="'mttr'"):
+        backfill("--kpi", "mttr")
+
+
+SQLITE_SCRIPT = """
+import json
+from kpis.calculators import CALCULATORS
+from tests.conftest import COMPUTED_KPI_UNITS
+from tests.factories import KpiDefinitionFactory
+from tests.test_backfill import build_sample_data
+for slug in CALCULATORS:
+    KpiDefinitionFactory(slug=slug, units=COMPUTED_KPI_UNITS[slug], target=None, critical_threshold=None, weight=0)
+build_sample_data()
+"""
+PRINT_VALUES_SCRIPT = "import json; from tests.test_backfill import observation_values; print(json.dumps(observation_values()))"
+
+
+def test_the_same_calculators_and_backfill_run_on_sqlite(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "companyos.settings.local",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CELERY_BROKER_URL": "",
+    }
+
+    def manage(*args):
+        completed = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert completed.returncode == 0, completed.stderr
+        return completed.stdout
+
+    manage("migrate", "--no-input")
+    manage("shell", "--no-imports", "-c", SQLITE_SCRIPT)
+    manage("kpi", "backfill", "--all", "--since", SINCE, "--until", UNTIL)
+    first = manage("shell", "--no-imports", "-c", PRINT_VALUES_SCRIPT)
+    manage("kpi", "backfill", "--all", "--since", SINCE, "--until", UNTIL)
+    second = manage("shell", "--no-imports", "-c", PRINT_VALUES_SCRIPT)
+
+    assert json.loads(first) == EXPECTED_VALUES
+    assert second == first
