@@ -4,6 +4,7 @@ import os
 import dj_database_url
 
 from .base import *  # noqa: F401,F403
+from .env import env_bool
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
@@ -16,7 +17,7 @@ DATABASES = {
 DATABASES["default"]["TEST"] = {"NAME": "test_companyos" + os.environ.get("TEST_DB_SUFFIX", "")}
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
-# Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py).
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process; a real worker started by a test sets CELERY_TASK_ALWAYS_EAGER=0 so its tasks queue theirs.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
