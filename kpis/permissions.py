@@ -1,5 +1,5 @@
 """Who may change what in the registry: the one rule the admin and the API both enforce."""
-from .roles import KPI_OWNERS, group_names
+from .roles import AUDITORS, KPI_APPROVERS, KPI_OWNERS, group_names
 
 
 def may_change_definition(user, kpi):
@@ -7,3 +7,8 @@ def may_change_definition(user, kpi):
     if user.is_superuser:
         return True
     return KPI_OWNERS in group_names(user) and kpi.owner_id == user.pk
+
+
+def may_read_history(user):
+    """The change history is for superusers, KPI owners, approvers and auditors."""
+    return user.is_superuser or bool(group_names(user) & {KPI_OWNERS, KPI_APPROVERS, AUDITORS})

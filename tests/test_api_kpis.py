@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from kpis import roles
+from kpis import roles, services
 from kpis.models import KpiDefinition
 from tests.factories import (
     BASE_TIME,
@@ -157,3 +157,19 @@ def test_an_incidents_kpis_leave_out_what_the_caller_may_not_see(catalogue):
     assert [row["kpi"] for row in stakeholder.json()] == ["mttr"]
     responder = client_for(member_of(roles.RESPONDERS)).get(f"/api/incidents/{incident.pk}/kpis/")
     assert [row["kpi"] for row in responder.json()] == ["mtta", "mttr"]
+
+
+class TestHistory:
+    def test_owners_and_auditors_read_who_when_why_and_what_changed(self, catalogue):
+        owner = member_of(roles.KPI_OWNERS)
+        services.change_definition(catalogue["mttr"], actor=None, reason="Assign the owner", owner=owner)
+        client_for(owner).patch("/api/kpis/mttr/", {"target": 25, "change_reason": "Tighter goal"}, format="json")
+        log = client_for(member_of(roles.AUDITORS)).get("/api/kpis/mttr/history/").json()
+        assert [entry["version"] for entry in log] == [1, 2, 3]
+        latest = log[-1]
+        assert (latest["user"], latest["reason"]) == (owner.username, "Tighter goal")
+        assert latest["changes"] == [{"field": "target", "old": 30.0, "new": 25.0}]
+
+    def test_executives_do_not_read_history(self, catalogue):
+        response = client_for(member_of(roles.EXECUTIVES)).get("/api/kpis/mttr/history/")
+        assert response.status_code == 403

@@ -6,6 +6,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, generics, mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -20,9 +21,10 @@ from companyos.api.renderers import CSVRenderer, stream_csv
 from incidents.models import Company, Domain, Service
 from kpis import observations as observation_services
 from kpis import proof
+from kpis.history import change_log
 from kpis import services
 from kpis.models import KpiDefinition, Observation
-from kpis.permissions import may_change_definition
+from kpis.permissions import may_change_definition, may_read_history
 
 from .filtersets import KpiDefinitionFilterSet, ObservationFilterSet
 from .serializers import (
@@ -68,6 +70,15 @@ class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         with transaction.atomic():
             kpi = services.change_definition(kpi, actor=request.user, reason=reason, **fields)
         return Response(KpiDefinitionSerializer(kpi).data)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, slug=None):
+        """Every version of the definition, oldest first: who, when, why and each changed field's old and new value."""
+        kpi = self.get_object()
+        if not may_read_history(request.user):
+            raise PermissionDenied("The change history is for KPI owners and auditors.")
+        return Response([entry.as_dict() for entry in change_log(kpi)])
 
 
 class KpiObservationListView(generics.ListAPIView):
