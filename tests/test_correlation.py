@@ -242,3 +242,33 @@ def test_a_config_field_that_is_not_editable_is_refused_naming_it():
         services.change_correlation_config(config, actor=None, reason="Move", company=CompanyFactory(slug="comp-other"))
 
     assert "company" in refused.value.message_dict
+
+
+def test_a_correlation_config_is_changed_in_the_admin_only_with_a_reason(client, superuser):
+    config = services.create_correlation_config(CompanyFactory(slug="comp-acme"), actor=None, reason="Onboarding")
+    client.force_login(superuser)
+    url = f"/admin/incidents/correlationconfig/{config.pk}/change/"
+    form = {"aggregation_key": "asset|signature|source", "time_window_minutes": "10", "auto_correlate": "on"}
+
+    refused = client.post(url, {**form, "change_reason": ""})
+    saved = client.post(url, {**form, "change_reason": "Split alerts by source"})
+
+    assert refused.status_code == 200 and "change_reason" in refused.context["adminform"].form.errors
+    assert saved.status_code == 302
+    latest = config.history.latest()
+    assert (latest.aggregation_key, latest.history_change_reason, latest.history_user) == (
+        "asset|signature|source", "Split alerts by source", superuser,
+    )
+
+
+def test_an_invalid_aggregation_key_is_refused_in_the_admin_naming_the_field(client, superuser):
+    client.force_login(superuser)
+    company = CompanyFactory(slug="comp-acme")
+
+    response = client.post(
+        "/admin/incidents/correlationconfig/add/",
+        {"company": company.pk, "aggregation_key": "asset|host", "time_window_minutes": "15", "change_reason": "Onboarding"},
+    )
+
+    assert "host" in response.context["adminform"].form.errors["aggregation_key"][0]
+    assert not CorrelationConfig.objects.exists()

@@ -136,3 +136,24 @@ def test_demo_observations_skip_kpis_missing_from_the_registry_with_a_note(capsy
 
     assert "No demo observations for 'nps': it is not in the KPI registry" in output
     assert not Observation.objects.exists()
+
+
+@pytest.mark.parametrize("model", ["incident", "alert", "runbookexecution", "patchcompliancesnapshot", "company", "service"])
+def test_admin_lists_of_seeded_data_take_a_fixed_number_of_queries(client, superuser, django_assert_max_num_queries, model):
+    seed()
+    client.force_login(superuser)
+
+    with django_assert_max_num_queries(12):
+        response = client.get(f"/admin/incidents/{model}/")
+
+    assert response.status_code == 200
+
+
+def test_an_incident_page_shows_its_timeline_milestones_and_surveys(client, superuser):
+    seed()
+    client.force_login(superuser)
+    incident = Incident.objects.filter(automation_used=False, survey_responses__isnull=False).first()
+
+    page = client.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
+
+    assert "gather" in page and "initial-update" in page and "stakeholder-1@" in page
