@@ -17,8 +17,8 @@ from django.db.models import Q
 
 from incidents.models import Company, Incident
 
-from .calculators import Period, get_calculator
-from .choices import ObservationSource, Units
+from .calculators import CALCULATORS, Period, get_calculator
+from .choices import ObservationSource, Status, Units
 from .models import KpiDefinition, Observation
 
 COMPUTED_SOURCES = (ObservationSource.NIGHTLY, ObservationSource.BACKFILL)
@@ -100,6 +100,12 @@ def definition_for(slug):
         return KpiDefinition.objects.get(slug=slug)
     except KpiDefinition.DoesNotExist:
         raise ValidationError({"kpi": f"There is no KPI definition with the slug '{slug}'."}) from None
+
+
+def nightly_slugs():
+    """The KPIs the nightly run computes: those with a calculator and a definition that is not retired."""
+    defined = KpiDefinition.objects.filter(slug__in=CALCULATORS).exclude(status=Status.RETIRED)
+    return list(defined.order_by("slug").values_list("slug", flat=True))
 
 
 def compute_observations(slug, *, since, until, company=None, source, run, on_period=None):
