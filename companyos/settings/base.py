@@ -155,6 +155,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# /metrics answers a bearer token equal to METRICS_TOKEN, or a scraper inside these networks.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

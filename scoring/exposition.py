@@ -1,0 +1,62 @@
+"""
+The latest scores in the Prometheus text format (`GET /metrics`): for each company, its latest company-level
+snapshot's composite, dimension scores and KPI values, and its open breaches per KPI.
+"""
+import calendar
+
+from django.db.models import Count, Max, OuterRef, Subquery
+from prometheus_client.core import GaugeMetricFamily
+
+from .choices import ScopeLevel
+from .models import Breach, ScoreSnapshot
+
+
+def latest_company_snapshots():
+    latest_day = (
+        ScoreSnapshot.objects.filter(company=OuterRef("company"), level=ScopeLevel.COMPANY, composite__isnull=False)
+        .order_by()
+        .values("company")
+        .annotate(day=Max("day"))
+        .values("day")
+    )
+    return ScoreSnapshot.objects.filter(level=ScopeLevel.COMPANY, day=Subquery(latest_day)).select_related("company")
+
+
+class ScoreCollector:
+    """A prometheus_client collector reading the database at each scrape."""
+
+    def collect(self):
+        composite = GaugeMetricFamily("companyos_composite_score", "Composite health score (0-100), latest day.", labels=["company"])
+        dimension = GaugeMetricFamily(
+            "companyos_dimension_score", "Dimension score (0-100), latest day.", labels=["company", "dimension"]
+        )
+        kpi_value = GaugeMetricFamily("companyos_kpi_value", "KPI value in its units, latest day.", labels=["company", "slug"])
+        kpi_score = GaugeMetricFamily("companyos_kpi_score", "KPI score (0-100), latest day.", labels=["company", "slug"])
+        scored_day = GaugeMetricFamily(
+            "companyos_score_day_timestamp_seconds", "Start of the day the latest scores are for.", labels=["company"]
+        )
+        for snapshot in latest_company_snapshots():
+            company = snapshot.company.slug
+            composite.add_metric([company], snapshot.composite)
+            scored_day.add_metric([company], _epoch(snapshot.day))
+            for name, data in snapshot.dimensions.items():
+                if data.get("score") is not None:
+                    dimension.add_metric([company, name], data["score"])
+            for slug, data in snapshot.kpis.items():
+                kpi_value.add_metric([company, slug], data["value"])
+                if data.get("score") is not None:
+                    kpi_score.add_metric([company, slug], data["score"])
+        breaches = GaugeMetricFamily("companyos_open_breaches", "Open KPI breaches.", labels=["company", "slug"])
+        open_breaches = (
+            Breach.objects.filter(closed_at__isnull=True)
+            .values("company__slug", "kpi__slug")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        for row in open_breaches:
+            breaches.add_metric([row["company__slug"], row["kpi__slug"]], row["count"])
+        yield from (composite, dimension, kpi_value, kpi_score, scored_day, breaches)
+
+
+def _epoch(day):
+    return calendar.timegm(day.timetuple())
