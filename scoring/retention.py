@@ -3,7 +3,8 @@ Retention, per the health model's table: raw observations are rolled up into hou
 buckets and pruned once past their raw retention; rollups are kept for the aggregated retention.
 
 The rollup is one INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE per retention class, recomputing
-every bucket that still has raw observations, so running it twice changes nothing. Pruning deletes only whole
+the buckets within raw retention and adding any older bucket not rolled up yet, so running it twice changes
+nothing. Pruning deletes only whole
 buckets (the cutoff is aligned to the bucket), only observations whose bucket is in the rollup, and never an
 observation that is the evidence of a breach. Snapshots keep their observation ids; once pruned, the rollup
 bucket of the same KPI, scope and day is the evidence (`snapshot_evidence`).
@@ -57,13 +58,43 @@ def _bucket_start(bucket, field="observed_at"):
 ROLLUP_COLUMNS = ["kpi_id", "company_id", "domain_id", "service_id", "scope_key", "bucket", "bucket_start", "count", "sum", "min", "max"]
 
 
-def roll_up(retention_class):
-    """Upsert the rollup buckets of every raw observation of `retention_class`. Returns the rows written."""
+def _bucketed(retention_class, bucket):
+    """The raw observations of `retention_class`, each with its rollup scope key and bucket start."""
+    return Observation.objects.filter(kpi__retention_class=retention_class).annotate(
+        rollup_scope_key=_scope_key(), rollup_bucket_start=_bucket_start(bucket)
+    )
+
+
+def _in_rollup(bucket):
+    """Exists: the outer observation's bucket is already in the rollup."""
+    return Exists(
+        ObservationRollup.objects.filter(
+            kpi_id=OuterRef("kpi_id"),
+            scope_key=OuterRef("rollup_scope_key"),
+            bucket=bucket,
+            bucket_start=OuterRef("rollup_bucket_start"),
+        )
+    )
+
+
+def raw_cutoff(retention_class, now):
+    """Raw observations before this are past their retention; aligned to the bucket so buckets go whole."""
+    policy = POLICIES[retention_class]
+    return _truncate_datetime(now - policy.raw, policy.bucket)
+
+
+def roll_up(retention_class, now):
+    """
+    Upsert the rollup buckets of `retention_class`. Returns the buckets written.
+
+    Buckets within the raw retention are recomputed from their (complete) raw rows; a bucket past it is only
+    added when missing, because what is left of it raw (a breach's evidence) is no longer the whole bucket.
+    """
     bucket = POLICIES[retention_class].bucket
     select = (
-        Observation.objects.filter(kpi__retention_class=retention_class)
-        .values("kpi_id", "company_id", "domain_id", "service_id")
-        .annotate(rollup_scope_key=_scope_key(), rollup_bucket=Value(bucket), rollup_bucket_start=_bucket_start(bucket))
+        _bucketed(retention_class, bucket)
+        .filter(Q(observed_at__gte=raw_cutoff(retention_class, now)) | ~_in_rollup(bucket))
+        .annotate(rollup_bucket=Value(bucket))
         .values("kpi_id", "company_id", "domain_id", "service_id", "rollup_scope_key", "rollup_bucket", "rollup_bucket_start")
         .annotate(rollup_count=Count("id"), rollup_sum=Sum("value"), rollup_min=Min("value"), rollup_max=Max("value"))
         .order_by()
@@ -88,18 +119,10 @@ def prune(retention_class, now):
     which are no breach's evidence; then the rollups older than the aggregated retention. Returns what was deleted.
     """
     policy = POLICIES[retention_class]
-    # Aligned to the bucket so a bucket is pruned whole or not at all.
-    cutoff = _truncate_datetime(now - policy.raw, policy.bucket)
-    rolled_up = ObservationRollup.objects.filter(
-        kpi_id=OuterRef("kpi_id"),
-        scope_key=OuterRef("rollup_scope_key"),
-        bucket=policy.bucket,
-        bucket_start=OuterRef("rollup_bucket_start"),
-    )
     expired = (
-        Observation.objects.filter(kpi__retention_class=retention_class, observed_at__lt=cutoff)
-        .annotate(rollup_scope_key=_scope_key(), rollup_bucket_start=_bucket_start(policy.bucket))
-        .filter(Exists(rolled_up))
+        _bucketed(retention_class, policy.bucket)
+        .filter(observed_at__lt=raw_cutoff(retention_class, now))
+        .filter(_in_rollup(policy.bucket))
         .exclude(Exists(Observation.breaches.through.objects.filter(observation_id=OuterRef("pk"))))
     )
     observations, _ = Observation.objects.filter(pk__in=expired.values("pk")).delete()
@@ -115,12 +138,12 @@ def _truncate_datetime(moment, bucket):
 
 
 def apply_retention(now):
-    """Roll up, then prune, every retention class. Idempotent. Returns {class: {"rolled_up", "observations", "rollups"}}."""
+    """Roll up, then prune, every retention class. Idempotent. Returns {class: {"buckets" upserted, "observations" and "rollups" deleted}}."""
     report = {}
     for retention_class in POLICIES:
         with transaction.atomic():
-            rolled_up = roll_up(retention_class)
-            report[retention_class.value] = {"rolled_up": rolled_up, **prune(retention_class, now)}
+            buckets = roll_up(retention_class, now)
+            report[retention_class.value] = {"buckets": buckets, **prune(retention_class, now)}
     return report
 
 

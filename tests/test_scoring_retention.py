@@ -3,11 +3,11 @@ import datetime
 
 import pytest
 
-from scoring.models import ObservationRollup, ScoreSnapshot
-from scoring.retention import apply_retention, snapshot_evidence
+from kpis.models import Observation
+from scoring.models import Breach, ObservationRollup, ScoreSnapshot
+from scoring.retention import apply_retention, prune, snapshot_evidence
 from scoring.services import compute_snapshots
 from tests.factories import CompanyFactory, KpiDefinitionFactory, ObservationFactory, ServiceFactory
-from kpis.models import Observation
 
 NOW = datetime.datetime(2024, 3, 1, 6, tzinfo=datetime.timezone.utc)
 OLD_DAY = datetime.date(2024, 2, 1)  # 29 days before NOW: past service metrics' 15 days, within business' 30
@@ -54,9 +54,7 @@ def test_retention_is_idempotent(data):
 
 
 def test_nothing_is_pruned_without_its_rollup(data):
-    from scoring import retention
-
-    retention.prune("service", NOW)
+    prune("service", NOW)
     assert Observation.objects.filter(kpi=data["latency"]).count() == 4
 
 
@@ -68,3 +66,18 @@ def test_a_snapshot_keeps_valid_evidence_after_its_observations_are_pruned(data)
     assert evidence["observations"] == [] and evidence["pruned"] == 3
     assert sum(rollup.count for rollup in evidence["rollups"]) == 3
     assert sum(rollup.sum for rollup in evidence["rollups"]) / 3 == snapshot.kpis["latency"]["value"]
+
+
+def test_an_observation_that_is_a_breachs_evidence_is_never_pruned(data):
+    evidence = Observation.objects.filter(kpi=data["latency"]).order_by("observed_at").first()
+    breach = Breach.objects.create(
+        kpi=data["latency"], company=evidence.company, domain=evidence.domain, service=evidence.service,
+        started_at=evidence.observed_at, opened_at=evidence.observed_at, critical_threshold=60, worst_value=evidence.value,
+    )
+    breach.observations.add(evidence)
+    apply_retention(NOW)
+    assert list(breach.observations.all()) == [evidence]
+    assert Observation.objects.filter(kpi=data["latency"]).count() == 2
+    # The evidence left in a pruned bucket does not shrink that bucket's rollup on the next run.
+    apply_retention(NOW)
+    assert ObservationRollup.objects.get(kpi=data["latency"], bucket_start=OLD).count == 2

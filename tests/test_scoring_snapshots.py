@@ -195,3 +195,38 @@ def test_the_admin_requires_a_reason_to_change_the_weights(client, superuser):
     assert response.status_code == 302
     assert DimensionWeights.history.latest().history_change_reason == "Reliability first"
     assert DimensionWeights.history.latest().history_user == superuser
+
+
+def test_the_nightly_task_without_a_company_computes_every_company(estate):
+    other = CompanyFactory(slug="comp-globex")
+    compute_day_snapshots.delay(DAY.isoformat())
+    assert set(ScoreSnapshot.objects.filter(level="company", day=DAY).values_list("company__slug", flat=True)) == {
+        "comp-acme", "comp-globex"
+    }
+    assert ScoreSnapshot.objects.get(company=other, day=DAY).composite is None
+
+
+def test_compute_scores_last_days_covers_every_day_ending_yesterday(estate):
+    call_command("compute_scores", "--last-days", "3")
+    yesterday = timezone.now().date() - datetime.timedelta(days=1)
+    days = set(ScoreSnapshot.objects.filter(level="company").values_list("day", flat=True))
+    assert days == {yesterday - datetime.timedelta(days=n) for n in range(3)}
+
+
+def test_compute_scores_names_a_bad_date_and_an_unknown_company(estate):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="'2024-13-01' is not a date"):
+        call_command("compute_scores", "--date", "2024-13-01")
+    with pytest.raises(CommandError, match="comp-nobody"):
+        call_command("compute_scores", "--date", "2024-01-15", "--company", "comp-nobody")
+
+
+def test_snapshots_and_breaches_are_listed_read_only_in_the_admin(estate, client, superuser):
+    compute_snapshots(DAY, company=estate["company"])
+    client.force_login(superuser)
+    response = client.get("/admin/scoring/scoresnapshot/?level=company")
+    assert response.status_code == 200 and "comp-acme" in response.content.decode()
+    assert client.get("/admin/scoring/breach/?state=open").status_code == 200
+    snapshot = ScoreSnapshot.objects.filter(level="company").get()
+    assert client.post(f"/admin/scoring/scoresnapshot/{snapshot.pk}/delete/", {"post": "yes"}).status_code == 403

@@ -2,10 +2,11 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from incidents.models import Company
-from scoring.services import compare_with_now, compute_snapshots
 from scoring.models import SCORED_DIMENSIONS
+from scoring.services import compare_with_now, compute_snapshots
 
 
 def _day(text):
@@ -26,14 +27,22 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", required=True, help="First day, YYYY-MM-DD.")
+        days = parser.add_mutually_exclusive_group(required=True)
+        days.add_argument("--date", help="First day, YYYY-MM-DD.")
+        days.add_argument("--last-days", type=int, help="The last N days ending yesterday (UTC), as seed_demo seeds them.")
         parser.add_argument("--until", help="Last day (inclusive), YYYY-MM-DD; default --date.")
         parser.add_argument("--company", help="Only this company (slug); default every company.")
         parser.add_argument("--as-of-now", action="store_true", help="Score with today's definitions; store nothing.")
 
-    def handle(self, *args, date, until, company, as_of_now, **options):
-        first = _day(date)
-        last = _day(until) if until else first
+    def handle(self, *args, date, last_days, until, company, as_of_now, **options):
+        if last_days is not None:
+            if last_days < 1 or until:
+                raise CommandError("--last-days needs a positive number of days and no --until.")
+            last = timezone.now().date() - datetime.timedelta(days=1)
+            first = last - datetime.timedelta(days=last_days - 1)
+        else:
+            first = _day(date)
+            last = _day(until) if until else first
         if last < first:
             raise CommandError(f"--until ({last}) is before --date ({first}).")
         scope = None
