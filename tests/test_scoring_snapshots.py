@@ -206,11 +206,13 @@ def test_the_nightly_task_without_a_company_computes_every_company(estate):
     assert ScoreSnapshot.objects.get(company=other, day=DAY).composite is None
 
 
-def test_compute_scores_last_days_covers_every_day_ending_yesterday(estate):
-    call_command("compute_scores", "--last-days", "3")
-    yesterday = timezone.now().date() - datetime.timedelta(days=1)
+def test_compute_scores_all_days_covers_every_day_from_the_first_observation_to_yesterday(estate):
+    first = timezone.now().date() - datetime.timedelta(days=3)
+    ObservationFactory(kpi=estate["nrr"], company=estate["company"], value=100, observed_at=timezone.now() - datetime.timedelta(days=3))
+    estate["company"].observations.filter(observed_at__date=DAY).delete()
+    call_command("compute_scores", "--all-days")
     days = set(ScoreSnapshot.objects.filter(level="company").values_list("day", flat=True))
-    assert days == {yesterday - datetime.timedelta(days=n) for n in range(3)}
+    assert days == {first + datetime.timedelta(days=n) for n in range(3)}
 
 
 def test_compute_scores_names_a_bad_date_and_an_unknown_company(estate):

@@ -2,9 +2,11 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Min
 from django.utils import timezone
 
 from incidents.models import Company
+from kpis.models import Observation
 from scoring.models import SCORED_DIMENSIONS
 from scoring.services import compare_with_now, compute_snapshots
 
@@ -29,17 +31,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         days = parser.add_mutually_exclusive_group(required=True)
         days.add_argument("--date", help="First day, YYYY-MM-DD.")
-        days.add_argument("--last-days", type=int, help="The last N days ending yesterday (UTC), as seed_demo seeds them.")
+        days.add_argument(
+            "--all-days", action="store_true", help="Every day from the earliest observation through yesterday (UTC)."
+        )
         parser.add_argument("--until", help="Last day (inclusive), YYYY-MM-DD; default --date.")
         parser.add_argument("--company", help="Only this company (slug); default every company.")
         parser.add_argument("--as-of-now", action="store_true", help="Score with today's definitions; store nothing.")
 
-    def handle(self, *args, date, last_days, until, company, as_of_now, **options):
-        if last_days is not None:
-            if last_days < 1 or until:
-                raise CommandError("--last-days needs a positive number of days and no --until.")
+    def handle(self, *args, date, all_days, until, company, as_of_now, **options):
+        if all_days:
+            if until:
+                raise CommandError("--all-days ends yesterday; leave out --until.")
+            earliest = Observation.objects.aggregate(earliest=Min("observed_at"))["earliest"]
+            if earliest is None:
+                self.stdout.write("No observations yet: nothing to score.")
+                return
+            first = earliest.astimezone(datetime.timezone.utc).date()
             last = timezone.now().date() - datetime.timedelta(days=1)
-            first = last - datetime.timedelta(days=last_days - 1)
         else:
             first = _day(date)
             last = _day(until) if until else first
