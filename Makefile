@@ -20,7 +20,7 @@ demo: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py kpi load-catalogue
 	$(BIN)/python manage.py create_dev_superuser
-	# Keep last: scores every day from the first observation (the seeded demo period) through yesterday.
+# Keep last: scores every day from the first observation (the seeded demo period) through yesterday.
 	$(BIN)/python manage.py compute_scores --all-days
 
 run: demo
