@@ -39,7 +39,15 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from incidents.choices import Phase, Severity
-from incidents.models import Alert, Incident, PatchComplianceSnapshot, PhaseTransition, RunbookExecution, SurveyResponse
+from incidents.models import (
+    Alert,
+    Incident,
+    Milestone,
+    PatchComplianceSnapshot,
+    PhaseTransition,
+    RunbookExecution,
+    SurveyResponse,
+)
 
 INCIDENT = "incident"
 DAY = "day"
@@ -83,10 +91,6 @@ class Calculator:
     slug: str
     grain: str
     rows: Callable[[Period, int | None], QuerySet]
-
-    @property
-    def formula(self):
-        return (self.rows.__doc__ or "").strip()
 
     def periods(self, period):
         """The chunks one computation of `period` is split into: the whole period, or one per day."""
@@ -225,10 +229,12 @@ def mtta_rows(period, company_id=None):
         Alert.objects.filter(incident=OuterRef("pk")).order_by().values("incident").annotate(first=Min("issued_at")).values("first"),
         output_field=DateTimeField(),
     )
-    incidents = Incident.objects.filter(_company_filter(company_id)).annotate(
+    # Filtering through the join (not on the annotation) evaluates the subqueries only for these incidents.
+    gathered = PhaseTransition.objects.filter(_in_period("entered_at", period), phase=Phase.GATHER)
+    incidents = Incident.objects.filter(_company_filter(company_id), pk__in=gathered.values("incident_id")).annotate(
         gather_at=_phase_entered(Phase.GATHER),
         alerted_at=Coalesce(first_alert, _phase_entered(Phase.ALERT), F("detected_at")),
-    ).filter(_in_period("gather_at", period))
+    )
     return _incident_rows(incidents, observed_at=F("gather_at"), value=MinutesBetween(F("gather_at"), F("alerted_at")))
 
 
@@ -239,8 +245,10 @@ def cadence_adherence_rows(period, company_id=None):
     milestones, observed at its last milestone's ETA (once that ETA has passed, so every ETA has).
     """
     known = Period(period.start, min(period.end, timezone.now()))
+    # An incident whose last ETA is in the period has a milestone due in it: aggregate only those.
+    due = Milestone.objects.filter(_in_period("committed_eta", known)).values("incident_id")
     incidents = (
-        Incident.objects.filter(_company_filter(company_id))
+        Incident.objects.filter(_company_filter(company_id), pk__in=due)
         .annotate(last_eta=Max("milestones__committed_eta"))
         .filter(_in_period("last_eta", known))
     )
@@ -257,8 +265,9 @@ def cadence_adherence_rows(period, company_id=None):
 @calculator("stakeholder-satisfaction", grain=INCIDENT)
 def stakeholder_satisfaction_rows(period, company_id=None):
     """Mean survey score (1-5) of the incident's stakeholders, observed at the last response."""
+    answered = SurveyResponse.objects.filter(_in_period("submitted_at", period)).values("incident_id")
     incidents = (
-        Incident.objects.filter(_company_filter(company_id))
+        Incident.objects.filter(_company_filter(company_id), pk__in=answered)
         .annotate(last_response=Max("survey_responses__submitted_at"))
         .filter(_in_period("last_response", period))
     )
