@@ -28,6 +28,7 @@ EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.e
 
 
 def change_reason_field():
+    """The required reason every save and revert of a definition carries into its history."""
     return forms.CharField(
         label="Reason for this change",
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
@@ -46,10 +47,14 @@ class KpiDefinitionForm(forms.ModelForm):
 
 
 class RevertForm(forms.Form):
+    """Asks why a definition is being reverted to an earlier version."""
+
     change_reason = change_reason_field()
 
 
 class MarkReviewedForm(forms.Form):
+    """The intermediate page of "Mark reviewed": the outcome of the review and its notes."""
+
     outcome = forms.ChoiceField(choices=ReviewOutcome.choices, initial=ReviewOutcome.CONFIRMED, widget=forms.RadioSelect)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False)
 
@@ -69,6 +74,8 @@ class ReviewOverdueFilter(admin.SimpleListFilter):
 
 @admin.register(KpiDefinition)
 class KpiDefinitionAdmin(SimpleHistoryAdmin):
+    """Definitions under change control: saves and reverts go through kpis.services with the editor and a reason."""
+
     form = KpiDefinitionForm
     list_display = [
         "slug", "name", "dimension", "weight", "target", "critical_threshold", "units", "visibility", "status",

@@ -2,10 +2,11 @@
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from kpis import services
-from kpis.catalogue import LOAD_REASON, read_catalogue
+from kpis.catalogue import LOAD_REASON, load_catalogue, read_catalogue
 from kpis.models import KpiDefinition
 from tests.factories import UserFactory
 
@@ -95,3 +96,21 @@ def test_a_definition_its_owner_edited_is_left_as_the_owner_made_it():
 def test_every_catalogue_entry_is_a_valid_definition():
     for fields in read_catalogue():
         KpiDefinition(**fields).full_clean()
+
+
+def test_an_invalid_catalogue_entry_is_refused_naming_its_slug_and_nothing_is_loaded(tmp_path):
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(
+        """
+defaults: {status: active}
+definitions:
+  - {slug: good-kpi, name: Good, description: d, formula: f, units: percent, direction: higher,
+     target: 90, critical_threshold: 75, owner_role: Ops, dimension: none, weight: 0}
+  - {slug: bad-kpi, name: Bad, description: d, formula: f, units: percent, direction: higher,
+     target: 90, critical_threshold: 95, owner_role: Ops, dimension: none, weight: 0}
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError, match="'bad-kpi'.*critical_threshold"):
+        load_catalogue(path=catalogue)
+    assert not KpiDefinition.objects.exists()
