@@ -213,7 +213,7 @@ def mttr_rows(period, company_id=None):
 
 def _phase_entered(phase):
     return Subquery(
-        PhaseTransition.objects.filter(incident=OuterRef("pk"), phase=phase).values("entered_at")[:1],
+        PhaseTransition.objects.filter(incident=OuterRef("pk"), phase=phase).order_by().values("entered_at")[:1],
         output_field=DateTimeField(),
     )
 
