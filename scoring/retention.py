@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Exists, F, Max, Min, OuterRef, Q, Sum, Value
+from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDay, TruncHour
 
 from kpis.choices import RetentionClass

@@ -134,6 +134,7 @@ def _cascade(company, own, versions):
 
 
 def _roll_up(members, versions):
+    """{kpi id: KpiResult} of a parent scope: each KPI combined over the members that have it."""
     combined = {}
     for kpi_id in versions:
         present = [member[kpi_id] for member in members if kpi_id in member]
