@@ -6,6 +6,7 @@ One JSON shape for every API error:
 `message` always starts with the field or slug at fault when there is one, so a client can show it as is.
 """
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -49,6 +50,9 @@ def _first_message(fields):
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    if isinstance(exc, DataError):
+        # The database refused a value no validator caught (a NUL character, a number out of range).
+        exc = exceptions.ValidationError({"non_field_errors": ["A value in the request cannot be stored: " + str(exc).splitlines()[0]]})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     response = drf_exception_handler(exc, context)

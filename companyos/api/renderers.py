@@ -1,26 +1,17 @@
 import csv
-import io
 
 from rest_framework.renderers import BaseRenderer
 
 
 class CSVRenderer(BaseRenderer):
-    """
-    `?format=csv`. Views stream their own CSV body for data; this renders what reaches it otherwise
-    (an error) as a one-row CSV, so a CSV client never gets a page it cannot parse.
-    """
+    """`?format=csv`: views that offer it stream their own CSV body (see `stream_csv`); errors stay JSON."""
 
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["status", "code", "message"])
-        writer.writerow([error.get("status", ""), error.get("code", ""), error.get("message", "")])
-        return buffer.getvalue().encode(self.charset)
+        raise NotImplementedError("CSV bodies are streamed by the view; errors are rendered as JSON.")
 
 
 class Echo:

@@ -1,5 +1,7 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import not_found
 
 urlpatterns = [
     path("", include("kpis.api.urls")),
@@ -7,4 +9,5 @@ urlpatterns = [
     path("", include("scoring.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    re_path(r"^(?s:.*)$", not_found),
 ]

@@ -133,6 +133,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -147,6 +148,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CompanyOS KPI API",
     "DESCRIPTION": "KPI definitions, observations and health scores.",
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "companyos.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "KpiStatusEnum": "kpis.choices.Status",
         "IncidentStatusEnum": "incidents.choices.IncidentStatus",

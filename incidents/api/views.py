@@ -28,7 +28,8 @@ from .serializers import (
 
 def slug_context(rows):
     """Every company and service the rows name, resolved in two queries."""
-    company_slugs = {str(row.get("company")) for row in rows if row.get("company")}
+    # Only plausible slugs reach the query; the serializer names what is wrong with the others.
+    company_slugs = {row["company"] for row in rows if isinstance(row.get("company"), str) and "\x00" not in row["company"]}
     companies = {company.slug: company for company in Company.objects.filter(slug__in=company_slugs)}
     services = {
         (service.domain.company_id, service.slug): service
@@ -79,6 +80,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Incidents; a data source creates or updates one by its (company, external_id)."""
 
     serializer_class = IncidentSerializer
+    lookup_value_regex = r"\d+"
     filterset_fields = ["severity", "status", "automation_used"]
     ordering_fields = ["detected_at", "resolved_at"]
     permission_classes = [*viewsets.GenericViewSet.permission_classes, IngestPermission]

@@ -4,7 +4,7 @@ from kpis.models import KpiDefinition, Observation
 
 
 class KpiDefinitionSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = KpiDefinition

@@ -109,6 +109,13 @@ class KpiMetricsView(APIView):
 
     renderer_classes = [JSONRenderer, CSVRenderer]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response):
+            # Only the evidence rows are CSV (streamed by get); errors and OPTIONS keep the API's JSON.
+            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return response
+
     @extend_schema(
         parameters=[
             OpenApiParameter("company_id", str, required=True, description="The company's slug, e.g. comp-acme."),

@@ -1,0 +1,41 @@
+"""OpenAPI post-processing: every operation documents the one error shape and the error statuses it can return."""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "code", "message", "fields"],
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string"},
+                "message": {"type": "string", "description": "Names the field or slug at fault when there is one."},
+                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+        }
+    },
+}
+
+COMMON_ERRORS = {
+    "400": "Invalid input; the message names the field at fault.",
+    "401": "No valid credentials.",
+    "403": "Not allowed for this caller.",
+    "404": "Not found, or not visible to this caller.",
+    "405": "Method not allowed.",
+    "406": "No acceptable response format.",
+    "415": "Unsupported request body format.",
+}
+WRITE_ERRORS = {"409": "Conflicts with something that exists (e.g. an observation key)."}
+
+
+def add_error_responses(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            errors = {**COMMON_ERRORS, **(WRITE_ERRORS if method in ("post", "put", "patch") else {})}
+            responses = operation.setdefault("responses", {})
+            for status, description in errors.items():
+                responses.setdefault(status, {"description": description, "content": reference})
+    return result
