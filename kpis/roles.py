@@ -6,6 +6,7 @@ KPI_APPROVERS = "KPI approvers"
 EXECUTIVES = "Executives"
 STAKEHOLDERS = "Stakeholders"
 RESPONDERS = "Responders"
+DATA_SOURCES = "Data sources"
 
 # Roles that work with the internal detail behind the headline numbers.
 SEES_INTERNAL_KPIS = {KPI_OWNERS, AUDITORS, RESPONDERS}

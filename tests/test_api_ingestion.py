@@ -2,10 +2,11 @@ import json
 import pathlib
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
 from incidents.models import Alert, Incident, Milestone, PhaseTransition, RunbookExecution
+from kpis.roles import DATA_SOURCES
 from tests.factories import CompanyFactory, DomainFactory, IncidentFactory, ServiceFactory, UserFactory
 from tests.test_api_kpis import client_for
 
@@ -148,3 +149,9 @@ class TestIncidentsAndTheirTimeline:
         assert client.post("/api/runbook-executions/", body, format="json").status_code == 201
         assert client.post("/api/runbook-executions/", body, format="json").status_code == 200
         assert RunbookExecution.objects.count() == 1
+
+
+def test_a_member_of_data_sources_may_post_alerts_with_a_token(acme):
+    source = UserFactory(is_staff=False)
+    source.groups.add(Group.objects.get(name=DATA_SOURCES))
+    assert client_for(source).post("/api/alerts/", alert(), format="json").status_code == 201
