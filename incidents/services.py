@@ -1,8 +1,8 @@
 """
 Writes to incident data: alert correlation and change-controlled correlation configs.
 
-Correlation is set-based SQL (window functions, INSERT ... SELECT, UPDATE with subqueries) that runs
-unchanged on PostgreSQL and SQLite; only the "gap longer than the window" test differs by database.
+Correlation is set-based SQL (window functions, INSERT ... SELECT, UPDATE ... FROM) that runs unchanged
+on PostgreSQL and SQLite (3.33 or later); only the "gap longer than the window" test differs by database.
 """
 import datetime
 
@@ -132,7 +132,8 @@ def _correlate_span(company, config, *, since, until):
             """,
             [*rank_params, company.pk, since, until, config.time_window_minutes * 60],
         )
-        cursor.execute("CREATE INDEX correlation_batch_alert ON correlation_batch (alert_id)")
+        # Temporary tables have no statistics until analysed; without them the planner picks nested loops.
+        cursor.execute("ANALYZE correlation_batch")
         # Groups with no correlated alert become new incidents, in time order so ids are deterministic.
         cursor.execute(
             f"""
@@ -163,14 +164,12 @@ def _correlate_span(company, config, *, since, until):
             """,
             [company.pk],
         )
-        cursor.execute("CREATE INDEX correlation_targets_group ON correlation_targets (group_id)")
+        cursor.execute("ANALYZE correlation_targets")
         cursor.execute(
             """
-            UPDATE incidents_alert SET incident_id = (
-                SELECT t.incident_id FROM correlation_batch b JOIN correlation_targets t ON t.group_id = b.group_id
-                WHERE b.alert_id = incidents_alert.id
-            )
-            WHERE id IN (SELECT alert_id FROM correlation_batch WHERE incident_id IS NULL)
+            UPDATE incidents_alert SET incident_id = t.incident_id
+            FROM correlation_batch b JOIN correlation_targets t ON t.group_id = b.group_id
+            WHERE b.alert_id = incidents_alert.id AND b.incident_id IS NULL
             """
         )
         # An incident continued by a more severe alert takes that alert's severity.
@@ -182,12 +181,9 @@ def _correlate_span(company, config, *, since, until):
         )
         cursor.execute(
             f"""
-            UPDATE incidents_incident SET severity = (
-                SELECT {raised_sql} FROM correlation_targets t WHERE t.incident_id = incidents_incident.id
-            )
-            WHERE id IN (
-                SELECT t.incident_id FROM correlation_targets t WHERE t.top_rank < {current_rank_sql}
-            )
+            UPDATE incidents_incident SET severity = {raised_sql}
+            FROM correlation_targets t
+            WHERE t.incident_id = incidents_incident.id AND t.top_rank < {current_rank_sql}
             """,
             [*raised_params, *current_rank_params],
         )
