@@ -20,6 +20,8 @@ demo: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py kpi load-catalogue
 	$(BIN)/python manage.py create_dev_superuser
+	$(BIN)/python manage.py seed_demo $(DEMO_ARGS)
+	$(BIN)/python manage.py correlate_alerts
 # Keep last: scores every day from the first observation (the seeded demo period) through yesterday.
 	$(BIN)/python manage.py compute_scores --all-days
 
