@@ -55,19 +55,12 @@ ON CONFLICT ({CONFLICT_TARGET}) DO UPDATE SET
 WHERE kpis_observation.source IN (%s, %s)
 """
 
-# Removes computed rows of the KPI, period and scope that the recomputation no longer produces.
+# After the upsert every row the recomputation produced carries its computed_at; computed rows of the
+# KPI, period and scope with an older one are no longer produced and go (an index range, no anti-join).
 DELETE_STALE_SQL = """
 DELETE FROM kpis_observation
 WHERE kpi_id = %s AND source IN (%s, %s) AND observed_at >= %s AND observed_at < %s {company_filter}
-  AND NOT EXISTS (
-    SELECT 1 FROM ({rows}) calc
-    WHERE calc.obs_value IS NOT NULL
-      AND calc.obs_company = kpis_observation.company_id
-      AND COALESCE(calc.obs_domain, 0) = COALESCE(kpis_observation.domain_id, 0)
-      AND COALESCE(calc.obs_service, 0) = COALESCE(kpis_observation.service_id, 0)
-      AND COALESCE(calc.obs_incident, 0) = COALESCE(kpis_observation.incident_id, 0)
-      AND calc.obs_observed_at = kpis_observation.observed_at
-  )
+  AND computed_at < %s
 """
 
 
@@ -112,7 +105,7 @@ def compute_observations(slug, *, since, until, company=None, source, run, on_pe
     """
     Recompute the observations of `slug` observed in [since, until), optionally of one company, and
     overwrite the computed ones by key: one INSERT ... SELECT ... ON CONFLICT DO UPDATE per chunk of
-    the calculator's grain, after removing computed rows the recomputation no longer produces.
+    the calculator's grain, then remove the computed rows the recomputation no longer produces.
 
     `since`/`until` are dates (00:00 UTC) or aware datetimes; `company` a Company or its id.
     Each chunk is its own transaction, so an interrupted run leaves whole chunks and a re-run completes
@@ -140,16 +133,15 @@ def _compute_chunk(calc, kpi_id, period, *, company_id, source, run):
     rows_sql, rows_params = calc.rows(period, company_id).query.sql_with_params()
     adapt = connection.ops.adapt_datetimefield_value
     computed = [str(value) for value in COMPUTED_SOURCES]
+    computed_at = adapt(datetime.datetime.now(datetime.timezone.utc))
     company_filter, company_params = ("AND company_id = %s", [company_id]) if company_id is not None else ("", [])
-    delete_sql = DELETE_STALE_SQL.format(rows=rows_sql, company_filter=company_filter)
-    delete_params = [kpi_id, *computed, adapt(period.start), adapt(period.end), *company_params, *rows_params]
-    upsert_sql = UPSERT_SQL.format(rows=rows_sql)
-    upsert_params = [kpi_id, str(source), run, adapt(datetime.datetime.now(datetime.timezone.utc)), *rows_params, *computed]
+    upsert_params = [kpi_id, str(source), run, computed_at, *rows_params, *computed]
+    delete_params = [kpi_id, *computed, adapt(period.start), adapt(period.end), *company_params, computed_at]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(delete_sql, delete_params)
-        removed = cursor.rowcount
-        cursor.execute(upsert_sql, upsert_params)
-        return ComputeResult(written=cursor.rowcount, removed=removed)
+        cursor.execute(UPSERT_SQL.format(rows=rows_sql), upsert_params)
+        written = cursor.rowcount
+        cursor.execute(DELETE_STALE_SQL.format(company_filter=company_filter), delete_params)
+        return ComputeResult(written=written, removed=cursor.rowcount)
 
 
 # --- Ingestion ----------------------------------------------------------------------------------------
