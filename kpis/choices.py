@@ -86,3 +86,9 @@ class ObservationSource(models.TextChoices):
     BACKFILL = "backfill", "Backfill"
     API = "api", "API ingestion"
     DEMO = "demo", "Demo data"
+
+
+class ProposalStatus(models.TextChoices):
+    OPEN = "open", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"

@@ -3,6 +3,7 @@ import datetime
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -19,6 +20,7 @@ from .choices import (
     Direction,
     ObservationSource,
     Persona,
+    ProposalStatus,
     RetentionClass,
     ReviewCadence,
     ReviewOutcome,
@@ -26,10 +28,17 @@ from .choices import (
     Units,
     Visibility,
 )
-from .querysets import KpiDefinitionQuerySet, ObservationQuerySet
+from .querysets import KpiChangeProposalQuerySet, KpiDefinitionQuerySet, ObservationQuerySet
 from .validators import validate_kpi_slug
 
 TARGET_OVERRIDE_KEYS = {*Severity.values, *Persona.values}
+
+# The fields whose change to an active definition moves its score (or when it breaches, or who sees it):
+# such a change is a proposal that a second person approves. Every other field applies at once.
+FIELDS_NEEDING_APPROVAL = (
+    "formula", "units", "direction", "target", "critical_threshold", "targets", "breach_after",
+    "dimension", "weight", "visibility", "status",
+)
 
 
 def next_review_after(day, cadence):
@@ -268,3 +277,58 @@ class ReviewReminder(models.Model):
 
     def __str__(self):
         return f"{self.recipient} reminded on {self.sent_on:%Y-%m-%d}"
+
+
+class KpiChangeProposal(models.Model):
+    """
+    A change to an active definition's score-moving fields (FIELDS_NEEDING_APPROVAL): recorded, not in force.
+
+    A KPI approver other than the author approves it, which applies `changes` as one history row of the
+    definition (`applied_history_id`), or rejects it, which changes nothing. A superuser may approve their own
+    proposal only with an `emergency_reason`, which auditors review. At most one proposal per definition is open.
+    `changes` is {field: {"old": value, "new": value}} in JSON (a duration as ISO 8601).
+    """
+
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="proposals")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kpi_proposals")
+    reason = models.TextField()
+    changes = models.JSONField(encoder=DjangoJSONEncoder)
+    base_history_id = models.PositiveBigIntegerField(help_text="The version of the definition the proposal was made against.")
+    status = models.CharField(max_length=8, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="kpi_proposal_decisions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="On approval, when the change came into force.")
+    decision_comment = models.TextField(blank=True)
+    emergency_reason = models.TextField(blank=True, help_text="Why a superuser approved their own proposal.")
+    applied_history_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The version of the definition the approval wrote."
+    )
+
+    objects = KpiChangeProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "KPI change proposal"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi"],
+                condition=Q(status=ProposalStatus.OPEN),
+                name="%(app_label)s_%(class)s_one_open_per_kpi",
+                violation_error_message="This definition already has an open proposal; approve or reject it first.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ProposalStatus.OPEN, decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status=ProposalStatus.OPEN) & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="%(app_label)s_%(class)s_decided_when_closed",
+                violation_error_message="An open proposal has no decision; an approved or rejected one has who and when.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Proposal #{self.pk} for {self.kpi.slug} ({self.get_status_display().lower()})"
+
+    @property
+    def is_emergency_self_approval(self):
+        return self.status == ProposalStatus.APPROVED and bool(self.emergency_reason)

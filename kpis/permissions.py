@@ -12,3 +12,8 @@ def may_change_definition(user, kpi):
 def may_read_history(user):
     """The change history is for superusers, KPI owners, approvers and auditors."""
     return user.is_superuser or bool(group_names(user) & {KPI_OWNERS, KPI_APPROVERS, AUDITORS})
+
+
+def may_decide_proposals(user):
+    """Members of KPI approvers, and superusers, approve or reject proposals (never their own, but in an emergency)."""
+    return user.is_superuser or KPI_APPROVERS in group_names(user)

@@ -1,6 +1,6 @@
 from django.db import models
 
-from .choices import Status, Visibility
+from .choices import ProposalStatus, Status, Visibility
 from .roles import sees_internal_kpis
 
 
@@ -25,3 +25,13 @@ class ObservationQuerySet(models.QuerySet):
         if sees_internal_kpis(user):
             return self
         return self.filter(kpi__visibility=Visibility.EXEC)
+
+
+class KpiChangeProposalQuerySet(models.QuerySet):
+    def open(self):
+        """Proposals awaiting a decision (at most one per definition)."""
+        return self.filter(status=ProposalStatus.OPEN)
+
+    def emergency_self_approvals(self):
+        """Proposals a superuser approved themselves, with the emergency reason auditors review."""
+        return self.filter(status=ProposalStatus.APPROVED).exclude(emergency_reason="")

@@ -8,8 +8,8 @@ STAKEHOLDERS = "Stakeholders"
 RESPONDERS = "Responders"
 DATA_SOURCES = "Data sources"
 
-# Roles that work with the internal detail behind the headline numbers.
-SEES_INTERNAL_KPIS = {KPI_OWNERS, AUDITORS, RESPONDERS}
+# Roles that work with the internal detail behind the headline numbers (approvers decide changes to it).
+SEES_INTERNAL_KPIS = {KPI_OWNERS, KPI_APPROVERS, AUDITORS, RESPONDERS}
 
 # Scorecard persona -> the group a caller must belong to for it.
 PERSONA_GROUPS = {"exec": EXECUTIVES, "stakeholder": STAKEHOLDERS, "responder": RESPONDERS}

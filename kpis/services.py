@@ -1,18 +1,60 @@
-"""Every write to a KPI definition goes through these functions, so every path leaves one audited history row."""
+"""
+Every write to a KPI definition goes through these functions, so every path leaves one audited history row.
+
+People's edits (the admin, the API, reverts) go through `propose_change`: on an active definition a change to
+a score-moving field (FIELDS_NEEDING_APPROVAL) becomes a proposal that a second person approves or rejects; the
+rest applies at once. Draft and retired definitions change at once. `change_definition` applies at once and is
+what an approval, the catalogue loader and other system paths use.
+"""
+import copy
+import dataclasses
+import json
+from functools import partial
+
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import history
-from .choices import ReviewOutcome
-from .models import KpiDefinition, KpiReview, ReviewReminder, next_review_after
+from .choices import ProposalStatus, ReviewOutcome, Status
+from .models import (
+    FIELDS_NEEDING_APPROVAL,
+    KpiChangeProposal,
+    KpiDefinition,
+    KpiReview,
+    ReviewReminder,
+    next_review_after,
+)
+from .permissions import may_decide_proposals
+
+
+class ProposalConflict(ValidationError):
+    """A proposal clashes with the registry: another one is open, it was decided already, or its fields moved on."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeOutcome:
+    """What a person's change did: the definition as now in force, and the proposal awaiting approval (or None)."""
+
+    kpi: KpiDefinition
+    proposal: KpiChangeProposal | None = None
 
 
 def _require_reason(reason):
     if not reason or not str(reason).strip():
         raise ValidationError({"change_reason": "A reason for the change is required."})
+
+
+def _refuse_uneditable(kpi, fields):
+    editable = {field.name for field in KpiDefinition._meta.get_fields() if getattr(field, "editable", False)}
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValidationError({name: f"'{name}' is not an editable field of a KPI definition." for name in sorted(unknown)})
+    if "slug" in fields and fields["slug"] != kpi.slug:
+        raise ValidationError({"slug": f"The slug '{kpi.slug}' cannot change once created."})
 
 
 @transaction.atomic
@@ -30,18 +72,13 @@ def create_definition(*, actor, reason, **fields):
 @transaction.atomic
 def change_definition(kpi, *, actor, reason, **fields):
     """
-    Apply `fields` to `kpi` and record one history row with who and why.
+    Apply `fields` to `kpi` at once and record one history row with who and why.
 
-    Refuses a missing reason, an unknown field or an invalid result; nothing is written then.
+    No approval is asked: people's edits go through `propose_change` instead. Refuses a missing reason, an unknown field or an invalid result; nothing is written then.
     Returns the definition; a call that changes nothing writes no history.
     """
     _require_reason(reason)
-    editable = {field.name for field in KpiDefinition._meta.get_fields() if getattr(field, "editable", False)}
-    unknown = set(fields) - editable
-    if unknown:
-        raise ValidationError({name: f"'{name}' is not an editable field of a KPI definition." for name in sorted(unknown)})
-    if "slug" in fields and fields["slug"] != kpi.slug:
-        raise ValidationError({"slug": f"The slug '{kpi.slug}' cannot change once created."})
+    _refuse_uneditable(kpi, fields)
     kpi = KpiDefinition.objects.select_for_update().get(pk=kpi.pk)
     changed = {name: value for name, value in fields.items() if getattr(kpi, name) != value}
     if not changed:
@@ -58,9 +95,11 @@ def change_definition(kpi, *, actor, reason, **fields):
 @transaction.atomic
 def revert_definition(kpi, history_id, *, actor, reason):
     """
-    Make `kpi` again what it was at version `history_id`, recorded as a new change whose reason names the version.
+    Make `kpi` again what it was at version `history_id`, as a change whose reason names the version.
 
-    Refuses a version of another definition, a missing reason, or a version the definition already matches.
+    A revert is a person's change like any other (`propose_change`): on an active definition its score-moving
+    part becomes a proposal. Refuses a version of another definition, a missing reason, or a version the
+    definition already matches. Returns a ChangeOutcome.
     """
     _require_reason(reason)
     version = kpi.history.filter(history_id=history_id).first()
@@ -74,7 +113,217 @@ def revert_definition(kpi, history_id, *, actor, reason):
     number = history.version_of(version)
     if not changed:
         raise ValidationError({"history_id": f"The KPI '{kpi.slug}' already matches version {number}; there is nothing to revert."})
-    return change_definition(current, actor=actor, reason=f"Reverted to version {number}: {str(reason).strip()}", **changed)
+    return propose_change(current, actor=actor, reason=f"Reverted to version {number}: {str(reason).strip()}", **changed)
+
+
+def held_for_approval(kpi, fields):
+    """The `fields` that would wait for approval: changed score-moving ones, and only on an active definition."""
+    if kpi.status != Status.ACTIVE:
+        return {}
+    return {name: value for name, value in fields.items() if name in FIELDS_NEEDING_APPROVAL and getattr(kpi, name) != value}
+
+
+def check_no_open_proposal(kpi, fields):
+    """Refuse (ProposalConflict) `fields` that need approval while `kpi` has an open proposal, naming that proposal."""
+    if not held_for_approval(kpi, fields):
+        return
+    pending = kpi.proposals.open().select_related("author").first()
+    if pending is not None:
+        raise ProposalConflict(
+            {
+                "proposal": (
+                    f"The KPI '{kpi.slug}' already has open proposal #{pending.pk} by {pending.author.get_username()} "
+                    f"({pending.reason}); it must be approved or rejected before another change to "
+                    f"{', '.join(FIELDS_NEEDING_APPROVAL)} is proposed."
+                )
+            }
+        )
+
+
+@transaction.atomic
+def propose_change(kpi, *, actor, reason, **fields):
+    """
+    A person's change to a definition: what needs no approval applies at once, the rest awaits a second person.
+
+    On an active definition, changed FIELDS_NEEDING_APPROVAL become a KpiChangeProposal by `actor`, not in force;
+    the other fields apply at once through `change_definition`, with the same reason. A draft or retired
+    definition changes at once entirely. Refuses a missing reason, a result that would be invalid (naming the
+    field) and a second open proposal (naming the first). Returns a ChangeOutcome.
+    """
+    _require_reason(reason)
+    _refuse_uneditable(kpi, fields)
+    kpi = KpiDefinition.objects.select_for_update().get(pk=kpi.pk)
+    held = held_for_approval(kpi, fields)
+    if not held:
+        return ChangeOutcome(change_definition(kpi, actor=actor, reason=reason, **fields))
+    if actor is None:
+        raise ValidationError({"author": f"A change to {', '.join(held)} of '{kpi.slug}' is a proposal and needs an author."})
+    check_no_open_proposal(kpi, held)
+    candidate = copy.copy(kpi)
+    for name, value in fields.items():
+        setattr(candidate, name, value)
+    # The proposal must be valid as a whole when made, so an approver never approves what cannot apply.
+    candidate.full_clean()
+    kpi = change_definition(kpi, actor=actor, reason=reason, **{name: value for name, value in fields.items() if name not in held})
+    proposal = KpiChangeProposal(
+        kpi=kpi,
+        author=actor,
+        reason=str(reason).strip(),
+        changes={name: {"old": _as_json(getattr(kpi, name)), "new": _as_json(value)} for name, value in held.items()},
+        base_history_id=_latest_version(kpi).history_id,
+    )
+    try:
+        with transaction.atomic():
+            proposal.save()
+    except IntegrityError:
+        # Another request opened a proposal since the check above: refuse naming it.
+        check_no_open_proposal(kpi, held)
+        raise
+    return ChangeOutcome(kpi, proposal)
+
+
+def submit_proposal(kpi, *, actor, reason, **fields):
+    """
+    Propose changes to score-moving fields only (the API's POST of a proposal); returns the open proposal.
+
+    Refuses fields that apply at once, a definition that is not active (its changes apply at once), and
+    values already in force.
+    """
+    immediate = sorted(set(fields) - set(FIELDS_NEEDING_APPROVAL))
+    if immediate:
+        raise ValidationError({name: f"'{name}' needs no approval; change it on the definition directly." for name in immediate})
+    if kpi.status != Status.ACTIVE:
+        raise ValidationError({"status": f"The KPI '{kpi.slug}' is {kpi.status}: its changes apply at once, without a proposal."})
+    proposal = propose_change(kpi, actor=actor, reason=reason, **fields).proposal
+    if proposal is None:
+        raise ValidationError(f"Nothing to propose: the KPI '{kpi.slug}' already has these values.")
+    return proposal
+
+
+@transaction.atomic
+def approve_proposal(proposal, *, approver, comment, emergency_reason=""):
+    """
+    Put `proposal` in force: its changes become one history row of the definition, by `approver`, whose reason
+    names the author, the author's reason, the approver and `comment`. It is in force from that row's time.
+
+    The approver is a KPI approver (or superuser) other than the author; a superuser may approve their own
+    proposal only with an `emergency_reason`, which is recorded for auditors. Refuses a decided proposal and
+    one whose fields changed since it was made.
+    """
+    proposal, comment = _open_for_decision(proposal, approver, comment)
+    emergency_reason = (emergency_reason or "").strip()
+    own = proposal.author_id == approver.pk
+    if own and not approver.is_superuser:
+        raise PermissionDenied(f"Proposal #{proposal.pk} is your own; another KPI approver must approve it.")
+    if own and not emergency_reason:
+        raise ValidationError(
+            {"emergency_reason": f"Proposal #{proposal.pk} is your own: approving it yourself needs an emergency reason, which auditors review."}
+        )
+    if emergency_reason and not own:
+        raise ValidationError({"emergency_reason": "An emergency reason is only for a superuser approving their own proposal."})
+    kpi = KpiDefinition.objects.select_for_update().get(pk=proposal.kpi_id)
+    decision = f"self-approved by {approver.get_username()} in an emergency ({emergency_reason})" if own else f"approved by {approver.get_username()}"
+    reason = f"Proposal #{proposal.pk} by {proposal.author.get_username()} ({proposal.reason}), {decision}: {comment}"
+    kpi = change_definition(kpi, actor=approver, reason=reason, **_proposed_values(proposal, kpi))
+    applied = _latest_version(kpi)
+    proposal.status = ProposalStatus.APPROVED
+    proposal.decided_by, proposal.decided_at, proposal.decision_comment = approver, applied.history_date, comment
+    proposal.emergency_reason, proposal.applied_history_id = emergency_reason, applied.history_id
+    proposal.save()
+    _email_decision(proposal, kpi)
+    return proposal
+
+
+@transaction.atomic
+def reject_proposal(proposal, *, approver, comment):
+    """Close `proposal` without changing the definition; `approver` is a KPI approver (or superuser) other than the author."""
+    proposal, comment = _open_for_decision(proposal, approver, comment)
+    if proposal.author_id == approver.pk:
+        raise PermissionDenied(f"Proposal #{proposal.pk} is your own; another KPI approver must reject it.")
+    proposal.status = ProposalStatus.REJECTED
+    proposal.decided_by, proposal.decided_at, proposal.decision_comment = approver, timezone.now(), comment
+    proposal.save()
+    _email_decision(proposal, proposal.kpi)
+    return proposal
+
+
+def _open_for_decision(proposal, user, comment):
+    """The proposal, locked, after checking that `user` may decide it, that it is open and that a comment is given."""
+    if not may_decide_proposals(user):
+        raise PermissionDenied("Only members of KPI approvers (or a superuser) approve or reject proposals.")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": "A comment on the decision is required."})
+    proposal = KpiChangeProposal.objects.select_for_update().get(pk=proposal.pk)
+    if proposal.status != ProposalStatus.OPEN:
+        raise ProposalConflict(
+            {
+                "proposal": (
+                    f"Proposal #{proposal.pk} was already {proposal.status} by {proposal.decided_by.get_username()} "
+                    f"on {proposal.decided_at:%Y-%m-%d %H:%M %Z}; it cannot be decided again."
+                )
+            }
+        )
+    return proposal, comment
+
+
+def _proposed_values(proposal, kpi):
+    """The proposal's new values as the model stores them; refuses a field that no longer has the value it was proposed from."""
+    values = {}
+    for name, change in proposal.changes.items():
+        field = KpiDefinition._meta.get_field(name)
+        old, current = field.to_python(change["old"]), getattr(kpi, name)
+        if current != old:
+            raise ProposalConflict(
+                {
+                    name: (
+                        f"{name} of '{kpi.slug}' changed after proposal #{proposal.pk} was made (it is now {_as_json(current)!r}, "
+                        f"the proposal expected {change['old']!r}); reject it and propose again."
+                    )
+                }
+            )
+        values[name] = field.to_python(change["new"])
+    return values
+
+
+def _as_json(value):
+    """A field value as JSON stores it (a duration as ISO 8601), so a proposal's diff reads the same everywhere."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _latest_version(kpi):
+    return kpi.history.order_by("-history_date", "-history_id").first()
+
+
+def _email_decision(proposal, kpi):
+    """After the commit, tell the author and the definition's owner what was decided (a mail failure is logged)."""
+    recipients = sorted({user.email for user in (proposal.author, kpi.owner) if user is not None and user.email})
+    if not recipients:
+        return
+    changes = [f"- {name}: {change['old']!r} -> {change['new']!r}" for name, change in proposal.changes.items()]
+    if proposal.status == ProposalStatus.APPROVED:
+        outcome = f"The change is in force since {proposal.decided_at:%Y-%m-%d %H:%M %Z}."
+    else:
+        outcome = "The definition is unchanged."
+    message = [
+        f"Proposal #{proposal.pk} by {proposal.author.get_username()} to change the KPI '{kpi.slug}' ({proposal.reason}):",
+        *changes,
+        "",
+        f"was {proposal.status} by {proposal.decided_by.get_username()}: {proposal.decision_comment}",
+    ]
+    if proposal.emergency_reason:
+        message.append(f"Emergency self-approval: {proposal.emergency_reason}")
+    message.append(outcome)
+    transaction.on_commit(
+        partial(
+            send_mail,
+            subject=f"KPI {kpi.slug}: proposal #{proposal.pk} {proposal.status}",
+            message="\n".join(message),
+            from_email=None,
+            recipient_list=recipients,
+        ),
+        robust=True,
+    )
 
 
 @transaction.atomic
