@@ -193,10 +193,16 @@ for slug in CALCULATORS:
     KpiDefinitionFactory(slug=slug, units=COMPUTED_KPI_UNITS[slug], target=None, critical_threshold=None, weight=0)
 build_sample_data()
 """
+NIGHTLY_SCRIPT = """
+from kpis.models import Observation
+from kpis.tasks.nightly import start_nightly_run
+start_nightly_run.delay("2024-01-12")
+print(sorted(Observation.objects.filter(source="nightly").values_list("kpi__slug", flat=True)))
+"""
 PRINT_VALUES_SCRIPT = "import json; from tests.test_backfill import observation_values; print(json.dumps(observation_values()))"
 
 
-def test_the_same_calculators_and_backfill_run_on_sqlite(tmp_path):
+def test_the_same_calculators_backfill_and_nightly_run_work_on_sqlite(tmp_path):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "companyos.settings.local",
@@ -217,6 +223,10 @@ def test_the_same_calculators_and_backfill_run_on_sqlite(tmp_path):
     first = manage("shell", "--no-imports", "-c", PRINT_VALUES_SCRIPT)
     manage("kpi", "backfill", "--all", "--since", SINCE, "--until", UNTIL)
     second = manage("shell", "--no-imports", "-c", PRINT_VALUES_SCRIPT)
+    nightly = manage("shell", "--no-imports", "-c", NIGHTLY_SCRIPT)  # eager, as under `make run`
+    after_nightly = manage("shell", "--no-imports", "-c", PRINT_VALUES_SCRIPT)
 
     assert json.loads(first) == EXPECTED_VALUES
     assert second == first
+    assert after_nightly == first
+    assert nightly.strip() == str(["mttr", "mttr-reduction", "p1-incident-count", "patch-compliance", "self-healed"])
