@@ -1,6 +1,7 @@
 import pytest
 
-from tests.factories import UserFactory
+from kpis.calculators import CALCULATORS
+from tests.factories import KpiDefinitionFactory, UserFactory
 
 
 @pytest.fixture
@@ -25,9 +26,6 @@ COMPUTED_KPI_UNITS = {
 @pytest.fixture
 def computed_kpis(db):
     """A definition for every KPI that has a calculator, by slug."""
-    from kpis.calculators import CALCULATORS
-    from tests.factories import KpiDefinitionFactory
-
     return {
         slug: KpiDefinitionFactory(slug=slug, units=COMPUTED_KPI_UNITS[slug], target=None, critical_threshold=None, weight=0)
         for slug in CALCULATORS
