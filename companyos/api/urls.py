@@ -9,5 +9,5 @@ urlpatterns = [
     path("", include("scoring.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    re_path(r"^(?s:.*)$", not_found),
+    re_path(r"^[\s\S]*$", not_found),  # [\s\S]: a path with an encoded newline is unmatched too
 ]
