@@ -22,6 +22,7 @@ demo: venv
 	$(BIN)/python manage.py create_dev_superuser
 	$(BIN)/python manage.py seed_demo $(DEMO_ARGS)
 	$(BIN)/python manage.py correlate_alerts
+	$(BIN)/python manage.py kpi backfill --all
 # Keep last: scores every day from the first observation (the seeded demo period) through yesterday.
 	$(BIN)/python manage.py compute_scores --all-days
 
