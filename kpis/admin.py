@@ -3,8 +3,11 @@ The KPI registry in the admin: definitions under change control, their change lo
 
 Every save goes through kpis.services with the editor and a required reason. KPI owners may change only the
 definitions they own (never the owner); auditors and everyone else without the permission only read.
-History rows are read-only for everyone.
+On an active definition, a save or revert that changes a score-moving field becomes a proposal; KPI approvers
+approve or reject pending proposals from their list. History rows are read-only for everyone.
 """
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -16,13 +19,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .choices import ReviewOutcome
+from .choices import ProposalStatus, ReviewOutcome
 from .history import HistoricalKpiDefinition, change_log, revert_preview
-from .models import KpiDefinition, KpiReview, ReviewReminder
-from .permissions import may_change_definition
+from .models import KpiChangeProposal, KpiDefinition, KpiReview, ReviewReminder
+from .permissions import may_change_definition, may_decide_proposals
 
 EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.editable}
 
@@ -45,11 +49,54 @@ class KpiDefinitionForm(forms.ModelForm):
         model = KpiDefinition
         fields = "__all__"
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            # Refuse here, on the form, a change that would be a second open proposal, naming the first.
+            stored = KpiDefinition.objects.get(pk=self.instance.pk)
+            try:
+                services.check_no_open_proposal(stored, {name: value for name, value in cleaned.items() if name in EDITABLE_FIELDS})
+            except ValidationError as conflict:
+                self.add_error(None, conflict.messages)
+        return cleaned
+
 
 class RevertForm(forms.Form):
     """Asks why a definition is being reverted to an earlier version."""
 
     change_reason = change_reason_field()
+
+
+class ProposalDecisionForm(forms.Form):
+    """The intermediate page of approving or rejecting proposals: the comment, and an emergency reason if any."""
+
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Required. Recorded with the decision and e-mailed to the author and the owner.",
+    )
+    emergency_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Only for a superuser approving their own proposal; recorded and listed for auditors.",
+    )
+
+
+def proposal_diff(proposal):
+    """The proposal's changes as an HTML list of field: old -> new."""
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            "<li><strong>{}</strong>: {} &rarr; {}</li>",
+            ((name, _shown(change["old"]), _shown(change["new"])) for name, change in proposal.changes.items()),
+        ),
+    )
+
+
+def _shown(value):
+    if value is None:
+        return "(empty)"
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
 
 
 class MarkReviewedForm(forms.Form):
@@ -135,12 +182,27 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         reason = form.cleaned_data["change_reason"]
         fields = {name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS}
+        proposal = None
         if change:
-            services.change_definition(KpiDefinition.objects.get(pk=obj.pk), actor=request.user, reason=reason, **fields)
+            stored = KpiDefinition.objects.get(pk=obj.pk)
+            proposal = services.propose_change(stored, actor=request.user, reason=reason, **fields).proposal
         else:
             obj.pk = services.create_definition(actor=request.user, reason=reason, **fields).pk
             obj._state.adding = False
         obj.refresh_from_db()
+        obj.new_proposal = proposal
+
+    def response_change(self, request, obj):
+        proposal = getattr(obj, "new_proposal", None)
+        if proposal is None:
+            return super().response_change(request, obj)
+        self.message_user(request, _proposal_message(proposal, "change"), messages.WARNING)
+        return redirect(reverse("admin:kpis_kpidefinition_change", args=[obj.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        kpi = self.get_object(request, unquote(object_id))
+        pending = kpi.proposals.open().select_related("author").first() if kpi else None
+        return super().change_view(request, object_id, form_url, extra_context={"pending_proposal": pending, **(extra_context or {})})
 
     def history_view(self, request, object_id, extra_context=None):
         kpi = self.get_object(request, unquote(object_id))
@@ -164,11 +226,14 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
                 raise PermissionDenied
             if form.is_valid():
                 try:
-                    services.revert_definition(kpi, entry.history_id, actor=request.user, reason=form.cleaned_data["change_reason"])
+                    outcome = services.revert_definition(kpi, entry.history_id, actor=request.user, reason=form.cleaned_data["change_reason"])
                 except ValidationError as error:
-                    form.add_error(None, error)
+                    form.add_error(None, error.messages)
                 else:
-                    self.message_user(request, f"{kpi.slug} was reverted to version {entry.version}.", messages.SUCCESS)
+                    if outcome.proposal is None:
+                        self.message_user(request, f"{kpi.slug} was reverted to version {entry.version}.", messages.SUCCESS)
+                    else:
+                        self.message_user(request, _proposal_message(outcome.proposal, "revert"), messages.WARNING)
                     return redirect(reverse("admin:kpis_kpidefinition_history", args=[kpi.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -207,6 +272,13 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
         return TemplateResponse(request, "admin/kpis/kpidefinition/mark_reviewed.html", context)
 
 
+def _proposal_message(proposal, what):
+    return (
+        f"The {what} of {', '.join(proposal.changes)} of {proposal.kpi.slug} is proposal #{proposal.pk}: it is not in "
+        "force until a KPI approver other than you approves it. Fields that need no approval were saved."
+    )
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Audit records: visible to whoever may view them, never added, changed or deleted through the admin."""
 
@@ -243,3 +315,117 @@ class KpiReviewAdmin(ReadOnlyAdmin):
 class ReviewReminderAdmin(ReadOnlyAdmin):
     list_display = ["recipient", "sent_on", "sent_at"]
     list_select_related = ["recipient"]
+
+
+class ProposalStatusFilter(admin.SimpleListFilter):
+    """Pending proposals unless another status is chosen, so the list opens on what awaits a decision."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*ProposalStatus.choices, (self.ALL, "All")]
+
+    def value(self):
+        return super().value() or ProposalStatus.OPEN
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() == self.ALL else queryset.filter(status=self.value())
+
+
+class EmergencySelfApprovalFilter(admin.SimpleListFilter):
+    title = "emergency self-approval"
+    parameter_name = "emergency"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Emergency self-approvals")]
+
+    def queryset(self, request, queryset):
+        return queryset.emergency_self_approvals() if self.value() == "yes" else queryset
+
+
+@admin.register(KpiChangeProposal)
+class KpiChangeProposalAdmin(ReadOnlyAdmin):
+    """Pending proposals with their diffs; KPI approvers approve or reject them with a comment."""
+
+    list_display = [
+        "number", "kpi", "status", "author", "created_at", "reason", "diff", "decided_by", "decided_at",
+        "emergency_self_approval",
+    ]
+    list_filter = [ProposalStatusFilter, EmergencySelfApprovalFilter]
+    list_select_related = ["kpi", "author", "decided_by"]
+    search_fields = ["kpi__slug", "reason", "decision_comment", "emergency_reason"]
+    fields = [
+        "kpi", "status", "author", "created_at", "reason", "diff", "base_history_id", "decided_by", "decided_at",
+        "decision_comment", "emergency_reason", "applied_history_id",
+    ]
+    readonly_fields = fields
+    actions = ["approve", "reject"]
+
+    @admin.display(description="Proposal", ordering="pk")
+    def number(self, proposal):
+        return f"#{proposal.pk}"
+
+    @admin.display(description="Changes (old → new)")
+    def diff(self, proposal):
+        return proposal_diff(proposal)
+
+    @admin.display(boolean=True, description="Emergency self-approval")
+    def emergency_self_approval(self, proposal):
+        return proposal.is_emergency_self_approval
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("kpis.change_kpichangeproposal") and may_decide_proposals(request.user)
+
+    @admin.action(description="Approve selected proposals", permissions=["decide"])
+    def approve(self, request, queryset):
+        return self._decide(request, queryset, "approve")
+
+    @admin.action(description="Reject selected proposals", permissions=["decide"])
+    def reject(self, request, queryset):
+        return self._decide(request, queryset, "reject")
+
+    def _decide(self, request, queryset, decision):
+        """Ask for the comment, then approve or reject each pending proposal selected through kpis.services."""
+        pending = list(queryset.open().select_related("kpi", "author"))
+        if not pending:
+            self.message_user(request, "None of the selected proposals is pending.", messages.ERROR)
+            return None
+        form = ProposalDecisionForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{decision.capitalize()} proposals",
+                "opts": self.model._meta,
+                "proposals": [(proposal, proposal_diff(proposal)) for proposal in pending],
+                "decision": decision,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/kpis/kpichangeproposal/decide.html", context)
+        decided = []
+        for proposal in pending:
+            try:
+                if decision == "approve":
+                    services.approve_proposal(proposal, approver=request.user, **form.cleaned_data)
+                else:
+                    services.reject_proposal(proposal, approver=request.user, comment=form.cleaned_data["comment"])
+            except ValidationError as refused:
+                self.message_user(request, f"Proposal #{proposal.pk}: {' '.join(refused.messages)}", messages.ERROR)
+            except PermissionDenied as refused:
+                self.message_user(request, f"Proposal #{proposal.pk}: {refused}", messages.ERROR)
+            else:
+                decided.append(f"#{proposal.pk} ({proposal.kpi.slug})")
+        if decided:
+            verb = "Approved" if decision == "approve" else "Rejected"
+            self.message_user(request, f"{verb} proposal{'s' if len(decided) != 1 else ''} {', '.join(decided)}.", messages.SUCCESS)
+        return None

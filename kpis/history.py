@@ -2,18 +2,23 @@
 The change log of KPI definitions: simple-history rows turned into entries of who, when, why and what.
 
 The admin history view, `kpi history`, `kpi audit-export` and the API all read definitions' history
-through this module, so they agree on version numbers and on what counts as a change.
+through this module, so they agree on version numbers and on what counts as a change. The audit trail adds
+the change proposals: when each was made, approved (an emergency self-approval says so) or rejected.
 """
 import dataclasses
 import datetime
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
-from .models import KpiDefinition
+from .choices import ProposalStatus
+from .models import KpiChangeProposal, KpiDefinition
 
 HistoricalKpiDefinition = KpiDefinition.history.model
 
 CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+# The change types of proposal events in the audit trail.
+PROPOSED, APPROVED, EMERGENCY_SELF_APPROVED, REJECTED = "proposed", "approved", "emergency self-approval", "rejected"
 # Who a change without a recorded user was made by: the catalogue loader, a migration or a shell session.
 UNKNOWN_ACTOR = "system"
 
@@ -29,16 +34,22 @@ class FieldChange:
 
 @dataclasses.dataclass(frozen=True)
 class ChangeLogEntry:
-    """One version of a definition: the n-th history row of its slug."""
+    """
+    One version of a definition (the n-th history row of its slug), or in the audit trail one event of a proposal.
 
-    history_id: int
+    `proposal` is the proposal that a version put in force, or that an event is about; of the proposal events
+    only an approval has a history row (the version it wrote).
+    """
+
+    history_id: int | None
     slug: str
-    version: int
+    version: int | None
     change_type: str
     user: str
     when: datetime.datetime
     reason: str
     changes: tuple
+    proposal: int | None = None
 
     @property
     def changed_fields(self):
@@ -54,6 +65,7 @@ class ChangeLogEntry:
             "when": self.when,
             "reason": self.reason,
             "changes": [dataclasses.asdict(change) for change in self.changes],
+            "proposal": self.proposal,
         }
 
 
@@ -89,6 +101,59 @@ def changes_between(since, until=None):
     return sorted(entries, key=lambda entry: (entry.when, entry.history_id))
 
 
+def audit_trail_between(since, until=None):
+    """
+    The versions of `changes_between` and the events of the proposals (made, approved, emergency self-approved,
+    rejected) at or after `since` and before `until` (if given), in time order. An approval event has the
+    version number it put in force.
+    """
+    versions = changes_between(since, until)
+    version_numbers = {entry.history_id: entry.version for entry in versions}
+    events = _proposal_events_between(since, until)
+    events = [dataclasses.replace(event, version=version_numbers.get(event.history_id)) for event in events]
+    return sorted([*versions, *events], key=lambda entry: (entry.when, entry.history_id or 0, entry.proposal or 0))
+
+
+def _proposal_events_between(since, until):
+    def in_period(moment):
+        return moment is not None and moment >= since and (until is None or moment < until)
+
+    made = Q(created_at__gte=since) & (Q(created_at__lt=until) if until is not None else Q())
+    decided = Q(decided_at__gte=since) & (Q(decided_at__lt=until) if until is not None else Q())
+    events = []
+    for proposal in KpiChangeProposal.objects.filter(made | decided).select_related("kpi", "author", "decided_by"):
+        changes = tuple(FieldChange(name, change["old"], change["new"]) for name, change in proposal.changes.items())
+        common = {"slug": proposal.kpi.slug, "version": None, "changes": changes, "proposal": proposal.pk}
+        if in_period(proposal.created_at):
+            events.append(
+                ChangeLogEntry(
+                    history_id=None, change_type=PROPOSED, user=proposal.author.get_username(),
+                    when=proposal.created_at, reason=proposal.reason, **common,
+                )
+            )
+        if in_period(proposal.decided_at):
+            events.append(
+                ChangeLogEntry(
+                    history_id=proposal.applied_history_id, change_type=_decision_type(proposal),
+                    user=proposal.decided_by.get_username(), when=proposal.decided_at,
+                    reason=_decision_reason(proposal), **common,
+                )
+            )
+    return events
+
+
+def _decision_type(proposal):
+    if proposal.status == ProposalStatus.REJECTED:
+        return REJECTED
+    return EMERGENCY_SELF_APPROVED if proposal.is_emergency_self_approval else APPROVED
+
+
+def _decision_reason(proposal):
+    if proposal.is_emergency_self_approval:
+        return f"Emergency: {proposal.emergency_reason}. {proposal.decision_comment}"
+    return proposal.decision_comment
+
+
 def revert_preview(kpi, history_id):
     """What reverting `kpi` to the version `history_id` would change: each field from its current value to the version's."""
     version = kpi.history.get(history_id=history_id)
@@ -112,6 +177,11 @@ def version_of(record):
 
 
 def _entries(records):
+    proposals = dict(
+        KpiChangeProposal.objects.filter(kpi__in=records.values("id"), applied_history_id__isnull=False).values_list(
+            "applied_history_id", "pk"
+        )
+    )
     records = list(records.select_related("history_user").order_by("id", "history_date", "history_id"))
     usernames = _usernames_of_owners(records)
     fields = tracked_field_names()
@@ -142,6 +212,7 @@ def _entries(records):
                 when=record.history_date,
                 reason=record.history_change_reason or "",
                 changes=tuple(changes),
+                proposal=proposals.get(record.history_id),
             )
         )
         previous = record

@@ -97,12 +97,14 @@ class TestChangingADefinition:
         owner = member_of(roles.KPI_OWNERS)
         KpiDefinition.objects.filter(slug="mttr").update(owner=owner)
         response = client_for(owner).patch(
-            "/api/kpis/mttr/", {"target": 25, "change_reason": "Tighter goal for 2025"}, format="json"
+            "/api/kpis/mttr/", {"description": "Detection to resolution.", "change_reason": "Clearer wording"}, format="json"
         )
         assert response.status_code == 200, response.json()
-        assert response.json()["target"] == 25
+        assert response.json()["description"] == "Detection to resolution."
         latest = KpiDefinition.objects.get(slug="mttr").history.first()
-        assert (latest.history_change_reason, latest.history_user, latest.target) == ("Tighter goal for 2025", owner, 25)
+        assert (latest.history_change_reason, latest.history_user, latest.description) == (
+            "Clearer wording", owner, "Detection to resolution."
+        )
 
     def test_an_invalid_value_is_refused_naming_the_field(self, catalogue):
         owner = member_of(roles.KPI_OWNERS)
@@ -163,12 +165,12 @@ class TestHistory:
     def test_owners_and_auditors_read_who_when_why_and_what_changed(self, catalogue):
         owner = member_of(roles.KPI_OWNERS)
         services.change_definition(catalogue["mttr"], actor=None, reason="Assign the owner", owner=owner)
-        client_for(owner).patch("/api/kpis/mttr/", {"target": 25, "change_reason": "Tighter goal"}, format="json")
+        client_for(owner).patch("/api/kpis/mttr/", {"owner_role": "SRE Lead", "change_reason": "Ownership moved"}, format="json")
         log = client_for(member_of(roles.AUDITORS)).get("/api/kpis/mttr/history/").json()
         assert [entry["version"] for entry in log] == [1, 2, 3]
         latest = log[-1]
-        assert (latest["user"], latest["reason"]) == (owner.username, "Tighter goal")
-        assert latest["changes"] == [{"field": "target", "old": 30.0, "new": 25.0}]
+        assert (latest["user"], latest["reason"]) == (owner.username, "Ownership moved")
+        assert latest["changes"] == [{"field": "owner_role", "old": "Ops Leader", "new": "SRE Lead"}]
 
     def test_executives_do_not_read_history(self, catalogue):
         response = client_for(member_of(roles.EXECUTIVES)).get("/api/kpis/mttr/history/")

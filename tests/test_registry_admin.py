@@ -72,10 +72,10 @@ def test_saving_the_change_form_without_a_reason_is_refused_and_changes_nothing(
 
 def test_saving_the_change_form_records_the_editor_and_the_reason(client, superuser, mttr):
     client.force_login(superuser)
-    response = client.post(change_url(mttr), form_data(mttr, target=25, change_reason="Tighten after Q3 review"))
+    response = client.post(change_url(mttr), form_data(mttr, name="Mean time to recover", change_reason="Health model wording"))
     assert response.status_code == 302
     latest = mttr.history.latest()
-    assert (latest.target, latest.history_user, latest.history_change_reason) == (25, superuser, "Tighten after Q3 review")
+    assert (latest.name, latest.history_user, latest.history_change_reason) == ("Mean time to recover", superuser, "Health model wording")
 
 
 def test_the_slug_cannot_be_changed_through_the_change_form(client, superuser, mttr):
@@ -111,17 +111,17 @@ def test_the_history_view_shows_who_when_why_and_each_changed_field(client, supe
 
 
 def test_a_revert_in_the_admin_needs_a_reason_and_is_recorded_as_a_new_change(client, superuser, mttr):
-    services.change_definition(mttr, actor=None, reason="Tighten", target=25)
+    services.change_definition(mttr, actor=None, reason="Ownership moved", owner_role="SRE Lead")
     first = mttr.history.earliest()
     client.force_login(superuser)
 
     refused = client.post(version_url(mttr, first.history_id), {"change_reason": ""})
     assert refused.status_code == 200
-    assert stored(mttr).target == 25
+    assert stored(mttr).owner_role == "SRE Lead"
 
     response = client.post(version_url(mttr, first.history_id), {"change_reason": "Tightened too early"})
     assert response.status_code == 302
-    assert stored(mttr).target == 30
+    assert stored(mttr).owner_role == "Ops Leader"
     latest = mttr.history.latest()
     assert (latest.history_user, latest.history_change_reason) == (superuser, "Reverted to version 1: Tightened too early")
     assert mttr.history.count() == 3
@@ -136,9 +136,9 @@ def test_the_version_page_shows_what_a_revert_would_change(client, superuser, mt
 
 def test_a_kpi_owner_can_change_their_own_definition_but_not_its_owner(client, olivia, sam, mttr):
     client.force_login(olivia)
-    response = client.post(change_url(mttr), form_data(mttr, target=25, owner=sam.pk, change_reason="Tighten"))
+    response = client.post(change_url(mttr), form_data(mttr, name="Time to resolve", owner=sam.pk, change_reason="Clearer name"))
     assert response.status_code == 302
-    assert (stored(mttr).target, stored(mttr).owner) == (25, olivia)
+    assert (stored(mttr).name, stored(mttr).owner) == ("Time to resolve", olivia)
     assert mttr.history.latest().history_user == olivia
 
 

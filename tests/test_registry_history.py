@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
@@ -63,14 +64,19 @@ def test_an_owner_change_shows_the_owners_by_username():
 def test_a_revert_restores_the_old_values_and_is_recorded_as_a_new_change_with_its_reason(edited_mttr):
     auditor_fix = UserFactory(username="rita")
     first = edited_mttr.history.earliest()
-    services.revert_definition(edited_mttr, first.history_id, actor=auditor_fix, reason="Q3 change was premature")
+    outcome = services.revert_definition(edited_mttr, first.history_id, actor=auditor_fix, reason="Q3 change was premature")
+    # The owner role applies at once; the score-moving thresholds of the active definition await approval.
+    approver = UserFactory(username="bob")
+    approver.groups.add(Group.objects.get(name="KPI approvers"))
+    services.approve_proposal(outcome.proposal, approver=approver, comment="Agreed")
     kpi = KpiDefinition.objects.get(pk=edited_mttr.pk)
     assert (kpi.target, kpi.critical_threshold, kpi.owner_role) == (30, 60, "Ops Leader")
-    latest = change_log(kpi)[-1]
-    assert latest.version == 4
-    assert latest.user == "rita"
-    assert latest.reason == "Reverted to version 1: Q3 change was premature"
-    assert set(latest.changed_fields) == {"target", "critical_threshold", "owner_role"}
+    immediate, approved = change_log(kpi)[-2:]
+    assert (immediate.version, immediate.user, immediate.changed_fields) == (4, "rita", ["owner_role"])
+    assert immediate.reason == "Reverted to version 1: Q3 change was premature"
+    assert (approved.version, approved.user) == (5, "bob")
+    assert approved.reason == f"Proposal #{outcome.proposal.pk} by rita (Reverted to version 1: Q3 change was premature), approved by bob: Agreed"
+    assert set(approved.changed_fields) == {"target", "critical_threshold"}
 
 
 def test_a_revert_needs_a_reason_and_changes_nothing_without_one(edited_mttr):
@@ -121,7 +127,7 @@ def test_the_audit_export_in_csv_has_a_row_per_changed_field_of_each_version_in_
         {
             "slug": "mttr", "version": "2", "change_type": "changed", "user": "olivia",
             "when": "2024-02-01T09:00:00+00:00", "reason": "Tighten after Q3 review",
-            "field": "target", "old": "30.0", "new": "25.0",
+            "field": "target", "old": "30.0", "new": "25.0", "proposal": "",
         }
     ]
 

@@ -1,8 +1,8 @@
 import django_filters
 
 from incidents.models import Company
-from kpis.choices import Dimension, Status, Visibility
-from kpis.models import KpiDefinition, Observation
+from kpis.choices import Dimension, ProposalStatus, Status, Visibility
+from kpis.models import KpiChangeProposal, KpiDefinition, Observation
 
 
 class KpiDefinitionFilterSet(django_filters.FilterSet):
@@ -26,3 +26,12 @@ class ObservationFilterSet(django_filters.FilterSet):
     class Meta:
         model = Observation
         fields = ["since", "until", "company", "domain", "service"]
+
+
+class KpiChangeProposalFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ProposalStatus.choices)
+    kpi = django_filters.CharFilter(field_name="kpi__slug", help_text="The KPI's slug.")
+
+    class Meta:
+        model = KpiChangeProposal
+        fields = ["status", "kpi"]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from kpis.models import KpiDefinition, Observation
+from kpis.models import KpiChangeProposal, KpiDefinition, Observation
 
 
 class KpiDefinitionSerializer(serializers.ModelSerializer):
@@ -37,6 +37,35 @@ class KpiDefinitionChangeSerializer(serializers.ModelSerializer):
         if "change_reason" not in attrs:
             raise serializers.ValidationError({"change_reason": "A reason for the change is required."})
         return attrs
+
+
+class KpiChangeProposalSerializer(serializers.ModelSerializer):
+    """A proposed change of a definition's score-moving fields, and its decision once made."""
+
+    kpi = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = KpiChangeProposal
+        fields = [
+            "id", "kpi", "status", "author", "reason", "changes", "base_history_id", "created_at", "decided_by",
+            "decided_at", "decision_comment", "emergency_reason", "applied_history_id",
+        ]
+        read_only_fields = fields
+
+
+class ProposalRejectionSerializer(serializers.Serializer):
+    comment = serializers.CharField(trim_whitespace=True, help_text="Why; recorded with the decision and e-mailed.")
+
+
+class ProposalApprovalSerializer(ProposalRejectionSerializer):
+    emergency_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text="Only for a superuser approving their own proposal; recorded and listed for auditors.",
+    )
 
 
 class ObservationSerializer(serializers.ModelSerializer):

@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import KpiDefinitionViewSet, KpiMetricsView, KpiObservationListView, ObservationIngestView
+from .views import KpiChangeProposalViewSet, KpiDefinitionViewSet, KpiMetricsView, KpiObservationListView, ObservationIngestView
 
 router = SimpleRouter()
 router.register("kpis", KpiDefinitionViewSet, basename="kpi")
+router.register("proposals", KpiChangeProposalViewSet, basename="proposal")
 
 urlpatterns = [
     path("observations/", ObservationIngestView.as_view(), name="observation-ingest"),

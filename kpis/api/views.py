@@ -1,6 +1,5 @@
 import datetime
 
-from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -23,17 +22,28 @@ from kpis import observations as observation_services
 from kpis import proof
 from kpis.history import change_log
 from kpis import services
-from kpis.models import KpiDefinition, Observation
+from kpis.models import KpiChangeProposal, KpiDefinition, Observation
 from kpis.permissions import may_change_definition, may_read_history
 
-from .filtersets import KpiDefinitionFilterSet, ObservationFilterSet
+from .filtersets import KpiChangeProposalFilterSet, KpiDefinitionFilterSet, ObservationFilterSet
 from .serializers import (
+    KpiChangeProposalSerializer,
     KpiDefinitionChangeSerializer,
     KpiDefinitionSerializer,
     ObservationIngestResultSerializer,
     ObservationInSerializer,
     ObservationSerializer,
+    ProposalApprovalSerializer,
+    ProposalRejectionSerializer,
 )
+
+
+def _proposal_conflict_as_409(write):
+    """Run `write`; a clash with an open or decided proposal answers 409 with the service's message."""
+    try:
+        return write()
+    except services.ProposalConflict as conflict:
+        raise Conflict(conflict.messages[0]) from conflict
 
 
 class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -58,18 +68,46 @@ class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             raise Http404(f"No KPI definition has the slug '{slug}'.")
         return kpi
 
-    @extend_schema(request=KpiDefinitionChangeSerializer, responses=KpiDefinitionSerializer)
-    def partial_update(self, request, slug=None):
-        kpi = self.get_object()
+    def _requested_change(self, request, kpi):
+        """The validated fields and reason of a change `request.user` may make to `kpi`."""
         if not may_change_definition(request.user, kpi):
             raise PermissionDenied(f"Only the owner of '{kpi.slug}' or a superuser may change it.")
         change = KpiDefinitionChangeSerializer(kpi, data=request.data, partial=True)
         change.is_valid(raise_exception=True)
         fields = dict(change.validated_data)
-        reason = fields.pop("change_reason")
-        with transaction.atomic():
-            kpi = services.change_definition(kpi, actor=request.user, reason=reason, **fields)
-        return Response(KpiDefinitionSerializer(kpi).data)
+        return fields.pop("change_reason"), fields
+
+    @extend_schema(
+        request=KpiDefinitionChangeSerializer,
+        responses={200: KpiDefinitionSerializer, 202: KpiChangeProposalSerializer},
+        description=(
+            "Change a definition. On an active definition, changes to formula, units, direction, target, "
+            "critical_threshold, targets, breach_after, dimension, weight, visibility or status become a proposal "
+            "(202, the proposal) that a KPI approver must approve; the other fields apply at once (200, the definition)."
+        ),
+    )
+    def partial_update(self, request, slug=None):
+        kpi = self.get_object()
+        reason, fields = self._requested_change(request, kpi)
+        outcome = _proposal_conflict_as_409(lambda: services.propose_change(kpi, actor=request.user, reason=reason, **fields))
+        if outcome.proposal is not None:
+            return Response(KpiChangeProposalSerializer(outcome.proposal).data, status=202)
+        return Response(KpiDefinitionSerializer(outcome.kpi).data)
+
+    @extend_schema(methods=["GET"], responses=KpiChangeProposalSerializer(many=True))
+    @extend_schema(methods=["POST"], request=KpiDefinitionChangeSerializer, responses={201: KpiChangeProposalSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
+    def proposals(self, request, slug=None):
+        """The definition's change proposals, newest first; POST proposes changes to its score-moving fields."""
+        kpi = self.get_object()
+        if request.method == "POST":
+            reason, fields = self._requested_change(request, kpi)
+            proposal = _proposal_conflict_as_409(lambda: services.submit_proposal(kpi, actor=request.user, reason=reason, **fields))
+            return Response(KpiChangeProposalSerializer(proposal).data, status=201)
+        if not may_read_history(request.user):
+            raise PermissionDenied("Proposals are for KPI owners, approvers and auditors.")
+        proposals = kpi.proposals.select_related("kpi", "author", "decided_by")
+        return Response(KpiChangeProposalSerializer(proposals, many=True).data)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
@@ -79,6 +117,56 @@ class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         if not may_read_history(request.user):
             raise PermissionDenied("The change history is for KPI owners and auditors.")
         return Response([entry.as_dict() for entry in change_log(kpi)])
+
+
+class KpiChangeProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """
+    Change proposals of every definition (filter `status=open` for those awaiting a decision), newest first,
+    for KPI owners, approvers and auditors; approve and reject are for KPI approvers other than the author.
+    """
+
+    serializer_class = KpiChangeProposalSerializer
+    filterset_class = KpiChangeProposalFilterSet
+    ordering_fields = ["created_at", "decided_at"]
+    lookup_value_regex = r"[0-9]+"
+    queryset = KpiChangeProposal.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        if not may_read_history(self.request.user):
+            raise PermissionDenied("Proposals are for KPI owners, approvers and auditors.")
+        return KpiChangeProposal.objects.select_related("kpi", "author", "decided_by").order_by("-created_at", "-id")
+
+    def get_object(self):
+        proposal = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if proposal is None:
+            raise Http404(f"No proposal has the id {self.kwargs['pk']}.")
+        return proposal
+
+    @extend_schema(request=ProposalApprovalSerializer, responses=KpiChangeProposalSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def approve(self, request, pk=None):
+        """Put the proposal in force as one history entry naming its author and the approver."""
+        proposal = self.get_object()
+        decision = ProposalApprovalSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        proposal = _proposal_conflict_as_409(
+            lambda: services.approve_proposal(proposal, approver=request.user, **decision.validated_data)
+        )
+        return Response(KpiChangeProposalSerializer(proposal).data)
+
+    @extend_schema(request=ProposalRejectionSerializer, responses=KpiChangeProposalSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reject(self, request, pk=None):
+        """Close the proposal; the definition stays as it is."""
+        proposal = self.get_object()
+        decision = ProposalRejectionSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        proposal = _proposal_conflict_as_409(
+            lambda: services.reject_proposal(proposal, approver=request.user, **decision.validated_data)
+        )
+        return Response(KpiChangeProposalSerializer(proposal).data)
 
 
 class KpiObservationListView(generics.ListAPIView):

@@ -1,6 +1,7 @@
 """
 Write every KPI definition change in a period for auditors: slug, version, who, when, why and each changed field
-with its old and new value. CSV has one row per changed field; JSON one object per version.
+with its old and new value, and every change proposal made, approved, self-approved in an emergency or rejected
+(`proposal` names it). CSV has one row per changed field; JSON one object per version or proposal event.
 """
 import csv
 import datetime
@@ -11,9 +12,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.duration import duration_iso_string
 
-from kpis.history import changes_between
+from kpis.history import audit_trail_between
 
-CSV_COLUMNS = ["slug", "version", "change_type", "user", "when", "reason", "field", "old", "new"]
+CSV_COLUMNS = ["slug", "version", "change_type", "user", "when", "reason", "field", "old", "new", "proposal"]
 
 
 def add_arguments(parser):
@@ -28,11 +29,11 @@ def handle(command, *, since, until, format, output, **options):
     end = _start_of_day(until, "--until") + datetime.timedelta(days=1) if until else None
     if end is not None and end <= start:
         raise CommandError("--until must not be before --since.")
-    entries = changes_between(start, end)
+    entries = audit_trail_between(start, end)
     if output:
         with open(output, "w", newline="", encoding="utf-8") as stream:
             _write(stream, entries, format)
-        command.stderr.write(f"Wrote {len(entries)} change(s) to {output}.")
+        command.stderr.write(f"Wrote {len(entries)} change(s) and proposal event(s) to {output}.")
     else:
         _write(command.stdout, entries, format)
 
@@ -55,9 +56,9 @@ def _write(stream, entries, format):
         version = [entry.slug, entry.version, entry.change_type, entry.user, entry.when.isoformat(), entry.reason]
         for change in entry.changes or [None]:
             if change is None:
-                writer.writerow([*version, "", "", ""])
+                writer.writerow([*version, "", "", "", entry.proposal])
             else:
-                writer.writerow([*version, change.field, _csv_value(change.old), _csv_value(change.new)])
+                writer.writerow([*version, change.field, _csv_value(change.old), _csv_value(change.new), entry.proposal])
 
 
 def _csv_value(value):
