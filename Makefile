@@ -18,13 +18,8 @@ venv: $(STAMP)
 
 demo: venv
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py kpi load-catalogue
+	$(BIN)/python manage.py load_demo $(DEMO_ARGS)
 	$(BIN)/python manage.py create_dev_superuser
-	$(BIN)/python manage.py seed_demo $(DEMO_ARGS)
-	$(BIN)/python manage.py correlate_alerts
-	$(BIN)/python manage.py kpi backfill --all
-# Keep last: scores every day from the first observation (the seeded demo period) through yesterday.
-	$(BIN)/python manage.py compute_scores --all-days
 
 run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
