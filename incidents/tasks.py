@@ -1,14 +1,14 @@
 """Celery tasks of the incidents app: thin wrappers that take ids and dates and call the services."""
 from celery import shared_task
-from django.db import OperationalError
+
+from companyos.celery import DATABASE_TASK_OPTIONS
 from django.utils.dateparse import parse_datetime
 
 from . import services
 from .models import Company
 
 
-# A lost connection or a lock timeout rolls back the day being correlated, so a retry redoes it cleanly.
-@shared_task(name="incidents.tasks.correlate_alerts", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(name="incidents.tasks.correlate_alerts", **DATABASE_TASK_OPTIONS)
 def correlate_alerts(company_id=None, until=None):
     """Correlate uncorrelated alerts of one company (or all) issued before `until` (ISO datetime, default now)."""
     company = Company.objects.get(pk=company_id) if company_id is not None else None

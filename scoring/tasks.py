@@ -2,24 +2,17 @@
 import datetime
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from companyos.celery import DATABASE_TASK_OPTIONS
 from django.utils import timezone
 
 from incidents.models import Company
 
 from . import breaches, retention, services
 
-# One retry policy for every task: transient database errors are retried with backoff.
-RETRY_POLICY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "max_retries": 5,
-}
 
 
-@shared_task(name="scoring.tasks.compute_day_snapshots", **RETRY_POLICY)
+@shared_task(name="scoring.tasks.compute_day_snapshots", **DATABASE_TASK_OPTIONS)
 def compute_day_snapshots(day_iso, company_id=None):
     """
     Compute (or recompute) a day's score snapshots, then evaluate that day's breaches. Idempotent.
@@ -36,7 +29,7 @@ def compute_day_snapshots(day_iso, company_id=None):
     breaches.evaluate_breaches(day, company=company)
 
 
-@shared_task(name="scoring.tasks.start_breach_evaluation", **RETRY_POLICY)
+@shared_task(name="scoring.tasks.start_breach_evaluation", **DATABASE_TASK_OPTIONS)
 def start_breach_evaluation():
     """Evaluate today's breaches so far for every company (the beat runs it every 15 minutes). Idempotent."""
     today = timezone.now().date().isoformat()
@@ -44,13 +37,13 @@ def start_breach_evaluation():
         evaluate_day_breaches.delay(today, company_id)
 
 
-@shared_task(name="scoring.tasks.evaluate_day_breaches", **RETRY_POLICY)
+@shared_task(name="scoring.tasks.evaluate_day_breaches", **DATABASE_TASK_OPTIONS)
 def evaluate_day_breaches(day_iso, company_id):
     """Open and close the breaches of one company on one day. Idempotent."""
     breaches.evaluate_breaches(datetime.date.fromisoformat(day_iso), company=Company.objects.get(pk=company_id))
 
 
-@shared_task(name="scoring.tasks.start_retention", **RETRY_POLICY)
+@shared_task(name="scoring.tasks.start_retention", **DATABASE_TASK_OPTIONS)
 def start_retention():
     """Daily: roll raw observations up into hourly/daily buckets, then prune what is past its raw retention."""
     retention.apply_retention(now=timezone.now())

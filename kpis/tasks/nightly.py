@@ -11,23 +11,14 @@ A chain rather than a chord: chords need a result backend, and results are not k
 import datetime
 
 from celery import chain, shared_task
-from django.db import InterfaceError, OperationalError
+
+from companyos.celery import DATABASE_TASK_OPTIONS
 
 from incidents.tasks import correlate_alerts
 from kpis.choices import ObservationSource
 from kpis.observations import compute_observations, nightly_slugs
 from scoring.tasks import compute_day_snapshots
 
-# One retry policy for every nightly task: a lost connection or a lock timeout rolls the step back,
-# so retrying it with backoff redoes it cleanly.
-NIGHTLY_TASK_OPTIONS = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "max_retries": 5,
-}
 
 
 def previous_utc_day():
@@ -49,7 +40,7 @@ def nightly_chain(day):
     )
 
 
-@shared_task(name="kpis.tasks.start_nightly_run", **NIGHTLY_TASK_OPTIONS)
+@shared_task(name="kpis.tasks.start_nightly_run", **DATABASE_TASK_OPTIONS)
 def start_nightly_run(day_iso=None):
     """Beat entry point: start the run of `day_iso` (ISO date), by default the previous UTC day."""
     day = datetime.date.fromisoformat(day_iso) if day_iso else previous_utc_day()
@@ -57,7 +48,7 @@ def start_nightly_run(day_iso=None):
     return day.isoformat()
 
 
-@shared_task(name="kpis.tasks.compute_kpi_day", **NIGHTLY_TASK_OPTIONS)
+@shared_task(name="kpis.tasks.compute_kpi_day", **DATABASE_TASK_OPTIONS)
 def compute_kpi_day(slug, day_iso, company_id=None):
     """Recompute the observations of one KPI observed on one UTC day (optionally one company)."""
     day = datetime.date.fromisoformat(day_iso)
