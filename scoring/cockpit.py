@@ -10,11 +10,12 @@ as in the scorecards API.
 Charts are drawn here as SVG geometry (paths in a fixed view box) for the templates to render inline.
 """
 import datetime
+import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.http import Http404
 from django.urls import reverse
 from django.utils.dateparse import parse_date
@@ -25,7 +26,7 @@ from kpis.choices import Dimension, Direction, Status, Units
 from kpis.history import version_of
 from kpis.models import KpiDefinition, Observation
 from kpis.permissions import may_read_history
-from kpis.proof import kpi_metrics
+from kpis.proof import TIME_RANGES, kpi_metrics
 
 from .bands import BANDS, band_for
 from .calculators import kpi_weight
@@ -295,13 +296,20 @@ def line_chart(days, series, *, low, high, width=640, height=200, axes=True, ref
 
 
 def _value_range(values):
-    """y bounds around `values` with some headroom, never a zero-height range."""
+    """y bounds around `values` on round numbers, four equal steps apart (0-80, 95-100.5), never zero-height."""
     present = [value for value in values if value is not None]
     if not present:
         return 0.0, 1.0
     low, high = min(present), max(present)
-    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
-    return low - pad, high + pad
+    if low == high:
+        low, high = low - (abs(low) * 0.1 or 1.0), high + (abs(high) * 0.1 or 1.0)
+    magnitude = 10 ** math.floor(math.log10((high - low) / 4))
+    for multiple in (1, 2, 2.5, 5, 10, 20, 25, 50, 100):
+        step = multiple * magnitude
+        bottom = math.floor(low / step) * step
+        if bottom + 4 * step >= high:
+            return bottom, bottom + 4 * step
+    return low, high
 
 
 # --- Overview (/cockpit/) --------------------------------------------------------------------------------
@@ -409,8 +417,8 @@ def _methodology(scope, snapshot, definitions):
     company = Scope(scope.company)
     links = {slug: company.url("kpi", slug) for slug in ("noise-reduction", "mttr-reduction", "self-healed", "patch-compliance", "mttr")}
     return {
-        "period_start": end - datetime.timedelta(days=30),
-        "period_end": end,
+        "first_day": (end - TIME_RANGES[METHODOLOGY_RANGE]).date(),
+        "last_day": snapshot.day,
         "kpis": payload["kpis"],
         "links": links,
         "runbooks": (payload["kpis"].get("self_healed") or {}).get("runbooks_used", []),
@@ -516,10 +524,12 @@ def kpi_detail(user, scope, slug, day=None):
     page = {"scope": scope, "definition": definition, "snapshot": snapshot, "units": UNIT_LABELS.get(definition.units)}
     if snapshot is None:
         return page
+    # The chart always ends with the latest scored day, whichever day's observations are listed.
+    last_day = snapshot.day if day is None else scope.snapshots().aggregate(last=Max("day"))["last"]
     trend = [
         (row["day"], row["kpis"].get(slug))
         for row in scope.snapshots()
-        .filter(day__gt=snapshot.day - datetime.timedelta(days=TREND_DAYS), day__lte=snapshot.day)
+        .filter(day__gt=last_day - datetime.timedelta(days=TREND_DAYS), day__lte=last_day)
         .order_by("day")
         .values("day", "kpis")
     ]
