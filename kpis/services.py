@@ -169,7 +169,10 @@ def propose_change(kpi, *, actor, reason, **fields):
         kpi=kpi,
         author=actor,
         reason=str(reason).strip(),
-        changes={name: {"old": _as_json(getattr(kpi, name)), "new": _as_json(value)} for name, value in held.items()},
+        changes={
+            name: {"old": _as_json(getattr(kpi, name)), "new": _as_json(KpiDefinition._meta.get_field(name).to_python(value))}
+            for name, value in held.items()
+        },
         base_history_id=_latest_version(kpi).history_id,
     )
     try:
