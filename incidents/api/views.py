@@ -38,6 +38,19 @@ def slug_context(rows):
     return {"companies": companies, "services": services}
 
 
+def validated_row(request, serializer_class):
+    """The request's one object, validated, with its company and service slugs resolved."""
+    rows = rows_of(request, limit=1)
+    serializer = serializer_class(data=rows[0], context=slug_context(rows))
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def upserted(row, created, serializer_class):
+    """201 for a row just created, 200 for one updated in place."""
+    return Response(serializer_class(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
 class AlertIngestView(APIView):
     """Receive raw alerts, one or a list of up to 10,000, all or nothing; re-sent alerts are skipped."""
 
@@ -91,12 +104,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=IncidentInSerializer, responses={200: IncidentSerializer, 201: IncidentSerializer})
     def create(self, request):
-        rows = rows_of(request, limit=1)
-        serializer = IncidentInSerializer(data=rows[0], context=slug_context(rows))
-        serializer.is_valid(raise_exception=True)
-        fields = dict(serializer.validated_data)
+        fields = validated_row(request, IncidentInSerializer)
         incident, created = ingestion.record_incident(fields.pop("company"), fields.pop("external_id"), **fields)
-        return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return upserted(incident, created, IncidentSerializer)
 
     @extend_schema(responses=ObservationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -116,7 +126,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         row, created = record(incident, **serializer.validated_data)
-        return Response(serializer_class(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return upserted(row, created, serializer_class)
 
     @extend_schema(request=PhaseTransitionInSerializer, responses=PhaseTransitionInSerializer)
     @action(detail=True, methods=["post"], ingest_permission="incidents.add_phasetransition")
@@ -145,12 +155,7 @@ class RunbookExecutionIngestView(APIView):
 
     @extend_schema(request=RunbookExecutionInSerializer, responses={200: RunbookExecutionSerializer, 201: RunbookExecutionSerializer})
     def post(self, request):
-        rows = rows_of(request, limit=1)
-        serializer = RunbookExecutionInSerializer(data=rows[0], context=slug_context(rows))
-        serializer.is_valid(raise_exception=True)
-        fields = dict(serializer.validated_data)
+        fields = validated_row(request, RunbookExecutionInSerializer)
         fields.pop("service", None)
         execution, created = ingestion.record_runbook_execution(fields.pop("company"), **fields)
-        return Response(
-            RunbookExecutionSerializer(execution).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return upserted(execution, created, RunbookExecutionSerializer)
