@@ -133,8 +133,7 @@ def check_no_open_proposal(kpi, fields):
             {
                 "proposal": (
                     f"The KPI '{kpi.slug}' already has open proposal #{pending.pk} by {pending.author.get_username()} "
-                    f"({pending.reason}); it must be approved or rejected before another change to "
-                    f"{', '.join(FIELDS_NEEDING_APPROVAL)} is proposed."
+                    f"({pending.reason}); it must be approved or rejected before another score-moving change is proposed."
                 )
             }
         )

@@ -71,6 +71,9 @@ def test_an_owners_target_change_in_the_form_becomes_a_proposal_shown_on_the_def
     assert f"is proposal #{proposal.pk}: it is not in force until a KPI approver other than you approves it" in page
     assert f"Pending proposal #{proposal.pk}" in page
     assert "<strong>target</strong>: 30.0 &rarr; 25.0" in page
+    detail = client.get(reverse("admin:kpis_kpichangeproposal_change", args=[proposal.pk]))
+    assert detail.status_code == 200
+    assert "Tighter goal" in detail.content.decode()
 
 
 def test_a_second_proposal_in_the_form_is_refused_naming_the_first(client, alice, mttr):
