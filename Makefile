@@ -27,5 +27,9 @@ run: demo
 test: venv
 	$(BIN)/pytest
 
+# docs/cockpit.png (1280 px) and docs/cockpit-phone.png (390 px) of /cockpit/ on the demo data, as the dev superuser.
+screenshot: demo
+	$(BIN)/python manage.py screenshot_cockpit --output docs/cockpit.png
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
