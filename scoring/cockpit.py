@@ -315,7 +315,7 @@ def _value_range(values):
 # --- Overview (/cockpit/) --------------------------------------------------------------------------------
 
 
-def _dimension_rows(scope, snapshot, trend, visible):
+def _dimension_rows(scope, snapshot, trend):
     rows = []
     days = [row["day"] for row in trend]
     for dimension in SCORED_DIMENSIONS:
@@ -328,9 +328,7 @@ def _dimension_rows(scope, snapshot, trend, visible):
             "score_text": format_score(data["score"]),
             "weight": data["weight"],
             "band": band_of(data["score"]),
-            "counted": [slug for slug in data["counted"] if slug in visible],
-            "missing": [slug for slug in data["missing"] if slug in visible],
-            "url": scope.url("dimension", dimension.value, day=None),
+            "url": scope.url("dimension", dimension.value),
             "sparkline": line_chart(days, [(dimension.label, "spark", values)], low=0, high=100, width=120, height=28, axes=False),
         })
     return rows
@@ -367,7 +365,7 @@ def _kpi_rows(scope, snapshot, earlier_kpis, definitions, dimension=None):
             "coverage": coverage,
             "weight": kpi_weight(definition) if coverage != "tracked" else None,
             "arrow": trend_arrow(value, before, definition.direction),
-            "url": scope.url("kpi", slug, day=None),
+            "url": scope.url("kpi", slug),
             "order": (order.get(kpi_dimension, len(order)), definition.name),
         })
     return sorted(rows, key=lambda row: row["order"])
@@ -448,7 +446,7 @@ def overview(user, scope, day=None):
         "snapshot": snapshot,
         "composite": format_score(snapshot.composite),
         "band": band_of(snapshot.composite),
-        "dimensions": _dimension_rows(scope, snapshot, trend, definitions),
+        "dimensions": _dimension_rows(scope, snapshot, trend),
         "trend": line_chart(days, [("Composite", "composite", [row["composite"] for row in trend])], low=0, high=100, bands=True, height=180),
         "kpis": _kpi_rows(scope, snapshot, earlier, definitions),
         "arrow_since": snapshot.day - ARROW_LOOKBACK,
@@ -521,7 +519,7 @@ def kpi_detail(user, scope, slug, day=None):
     """
     definition = visible_definition(user, slug)
     snapshot = _snapshot_on(scope, day)
-    page = {"scope": scope, "definition": definition, "snapshot": snapshot, "units": UNIT_LABELS.get(definition.units)}
+    page = {"scope": scope, "definition": definition, "snapshot": snapshot}
     if snapshot is None:
         return page
     # The chart always ends with the latest scored day, whichever day's observations are listed.

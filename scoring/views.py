@@ -67,29 +67,35 @@ def overview(request):
 
 @cockpit_page("cockpit/dimension.html")
 def dimension(request, dimension):
+    """A dimension's score, trend and the visible KPIs it is computed from."""
     return cockpit.dimension_detail(request.user, cockpit.scope_from(request.GET), dimension, cockpit.day_from(request.GET))
 
 
 @cockpit_page("cockpit/kpi.html")
 def kpi(request, slug):
+    """A KPI's daily values and one day's observations, each linked to its evidence."""
     return cockpit.kpi_detail(request.user, cockpit.scope_from(request.GET), slug, cockpit.day_from(request.GET))
 
 
 @cockpit_page("cockpit/version.html")
 def version(request, slug, history_id):
+    """The definition version a snapshot scored a KPI under."""
     return cockpit.definition_version(request.user, slug, history_id)
 
 
 @cockpit_page("cockpit/incident.html")
 def incident(request, incident_id):
+    """An incident with its alerts, phases, milestones, surveys, runbook runs and KPIs."""
     return cockpit.incident_detail(request.user, incident_id)
 
 
 @cockpit_page("cockpit/incidents.html")
 def incidents(request):
+    """The incidents a daily KPI's value counted, by detection or resolution day."""
     return cockpit.incident_list(cockpit.scope_from(request.GET), request.GET)
 
 
 @cockpit_page("cockpit/reviews.html")
 def reviews(request):
+    """A KPI owner's definitions with their review dates, overdue first."""
     return cockpit.reviews(request.user, timezone.localdate())

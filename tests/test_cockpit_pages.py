@@ -257,3 +257,14 @@ def test_reviews_list_the_owners_definitions_overdue_first_with_their_admin_page
     assert "overdue 3 days" in html
     assert f"/admin/kpis/kpidefinition/{overdue.pk}/change/" in html
     assert "Mean Time to Resolve" not in html  # not theirs
+
+
+def test_a_daily_kpi_shows_the_figures_behind_its_value_and_links_to_the_incidents_counted(client, executive, acme):
+    response, html = page(client, executive, "/cockpit/kpi/noise-reduction/", company="comp-acme")
+    figures = {figure["name"]: figure["value"] for figure in response.context["evidence"]["figures"]}
+    assert (figures["raw alerts"], figures["incidents created"], figures["noise reduction pct"]) == ("4", "1", "75")
+    incidents_url = hrefs(html, r"^/cockpit/incidents/\?")[0]
+    assert "since=2024-01-15&until=2024-01-15&by=detected" in incidents_url
+    listing = client.get(incidents_url)
+    assert [row["incident"].external_id for row in listing.context["incidents"]] == ["PD-000042"]
+    assert listing.context["incidents"][0]["incident"].alert_count == 4

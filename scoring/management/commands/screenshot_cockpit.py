@@ -1,12 +1,12 @@
 """Full-page screenshots of /cockpit/ on the current database, logged in as the development superuser."""
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError
 from django.test import Client
 from django.test.testcases import LiveServerThread
-from django.conf import settings
 
 from kpis.management.commands.create_dev_superuser import DEFAULT_USERNAME
 from scoring.browser import CHROMIUM, chromium_available, launch_chromium
