@@ -45,7 +45,7 @@ ALERTS_SHOWN = 200
 # A KPI page lists at most this many observations of one day.
 OBSERVATIONS_SHOWN = 500
 INCIDENTS_SHOWN = 200
-DIMENSION_LABELS = dict(Dimension.choices)
+DIMENSION_LABELS = {**dict(Dimension.choices), Dimension.NONE: "Tracked, not in the score"}
 UNIT_LABELS = dict(Units.choices)
 # The daily KPIs whose value covers the 30 days ending with the day (see their calculators); the others cover the day.
 ROLLING_KPIS = {"p1-incident-count", "mttr-reduction", "self-healed"}
