@@ -1,26 +1,17 @@
 """The nightly run: correlation, the previous day's observations and scoring, eagerly and on a real worker."""
 import datetime
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import redis
-from django.db import connection
 from django.db.models import Max, Min
 
-from companyos import celery_app
 from kpis.models import Observation
 from kpis.tasks.nightly import nightly_run_id, previous_utc_day, start_nightly_run
 from tests.factories import AlertFactory
 from tests.test_backfill import build_sample_data, moment, observation_values
+from tests.workers import running_workers, send_task, wait_for
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A Redis database no other test uses, flushed before the worker starts.
 BROKER_URL = "redis://127.0.0.1:6379/14"
-WORKER_START_TIMEOUT = 60
 CHAIN_TIMEOUT = 90
 NIGHT = datetime.date(2024, 1, 12)
 
@@ -42,15 +33,6 @@ def build_night():
     for minute in (0, 5, 10):
         AlertFactory(company=company, asset="db-1", signature="replication_lag", issued_at=moment(12, 15, minute))
     return company
-
-
-def wait_for(condition, *, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    pytest.fail(f"Timed out after {timeout}s waiting for {what}.")
 
 
 def test_the_previous_utc_day_is_the_default_night():
@@ -79,48 +61,13 @@ def test_running_the_same_night_twice_gives_identical_rows(computed_kpis):
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path):
     """A real `celery worker` on its own Redis database, reading and writing the test database."""
-    redis.Redis.from_url(BROKER_URL).flushdb()
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "companyos.settings.test",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}",
-        "CELERY_BROKER_URL": BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-    }
-    log = tmp_path / "worker.log"
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("celery")), "-A", "companyos", "worker", "--pool=solo", "--loglevel=INFO",
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname", "nightly-test@%h",
-            ],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(lambda: worker.poll() is None and "ready." in log.read_text(), timeout=WORKER_START_TIMEOUT, what="the worker to start")
-        yield log
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    with running_workers(BROKER_URL, tmp_path, name="nightly-test") as (worker,):
+        yield worker.log
 
 
 def send_nightly_run(day):
     """Queue the beat entry point on the worker's broker, as beat would."""
-    always_eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        with celery_app.connection_for_write(BROKER_URL) as broker:
-            start_nightly_run.apply_async(kwargs={"day_iso": day.isoformat()}, connection=broker)
-    finally:
-        celery_app.conf.task_always_eager = always_eager
+    send_task(start_nightly_run, BROKER_URL, day_iso=day.isoformat())
 
 
 @pytest.mark.worker
