@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from companyos.change_control import apply_changes, require_reason, save_with_history
+
 from .choices import INCIDENT_SEVERITY_FOR_ALERT, AlertSeverity, IncidentStatus
 from .models import Alert, Company, CorrelationConfig
 
@@ -205,21 +207,10 @@ def _case_sql(expression, mapping, default="NULL"):
     return f"CASE {expression} {whens} ELSE {default} END", [value for pair in mapping.items() for value in pair]
 
 
-def _require_reason(reason):
-    if not reason or not str(reason).strip():
-        raise ValidationError({"change_reason": "A reason for the change is required."})
-
-
 @transaction.atomic
 def create_correlation_config(company, *, actor, reason, **fields):
     """Give `company` a correlation config; its first history row carries `actor` and `reason`."""
-    _require_reason(reason)
-    config = CorrelationConfig(company=company, **fields)
-    config.full_clean()
-    config._change_reason = reason
-    config._history_user = actor
-    config.save()
-    return config
+    return save_with_history(CorrelationConfig(company=company, **fields), actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -230,19 +221,9 @@ def change_correlation_config(config, *, actor, reason, **fields):
     Refuses a missing reason, an unknown or non-editable field (the company cannot move) or an invalid
     value, naming the field; nothing is written then. A call that changes nothing writes no history.
     """
-    _require_reason(reason)
+    require_reason(reason)
     editable = {"aggregation_key", "time_window_minutes", "auto_correlate"}
     unknown = sorted(set(fields) - editable)
     if unknown:
         raise ValidationError({name: f"'{name}' is not an editable field of a correlation config." for name in unknown})
-    config = CorrelationConfig.objects.select_for_update().get(pk=config.pk)
-    changed = {name: value for name, value in fields.items() if getattr(config, name) != value}
-    if not changed:
-        return config
-    for name, value in changed.items():
-        setattr(config, name, value)
-    config.full_clean()
-    config._change_reason = reason
-    config._history_user = actor
-    config.save()
-    return config
+    return apply_changes(config, fields, actor=actor, reason=reason)

@@ -18,6 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from companyos.change_control import apply_changes, require_reason, save_with_history
+
 from . import history
 from .choices import ProposalStatus, ReviewOutcome, Status
 from .models import (
@@ -43,11 +45,6 @@ class ChangeOutcome:
     proposal: KpiChangeProposal | None = None
 
 
-def _require_reason(reason):
-    if not reason or not str(reason).strip():
-        raise ValidationError({"change_reason": "A reason for the change is required."})
-
-
 def _refuse_uneditable(kpi, fields):
     editable = {field.name for field in KpiDefinition._meta.get_fields() if getattr(field, "editable", False)}
     unknown = set(fields) - editable
@@ -60,13 +57,7 @@ def _refuse_uneditable(kpi, fields):
 @transaction.atomic
 def create_definition(*, actor, reason, **fields):
     """Create a definition; its first history row carries `actor` and `reason`."""
-    _require_reason(reason)
-    kpi = KpiDefinition(**fields)
-    kpi.full_clean()
-    kpi._change_reason = reason
-    kpi._history_user = actor
-    kpi.save()
-    return kpi
+    return save_with_history(KpiDefinition(**fields), actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -77,19 +68,9 @@ def change_definition(kpi, *, actor, reason, **fields):
     No approval is asked: people's edits go through `propose_change` instead. Refuses a missing reason, an unknown field or an invalid result; nothing is written then.
     Returns the definition; a call that changes nothing writes no history.
     """
-    _require_reason(reason)
+    require_reason(reason)
     _refuse_uneditable(kpi, fields)
-    kpi = KpiDefinition.objects.select_for_update().get(pk=kpi.pk)
-    changed = {name: value for name, value in fields.items() if getattr(kpi, name) != value}
-    if not changed:
-        return kpi
-    for name, value in changed.items():
-        setattr(kpi, name, value)
-    kpi.full_clean()
-    kpi._change_reason = reason
-    kpi._history_user = actor
-    kpi.save()
-    return kpi
+    return apply_changes(kpi, fields, actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -101,7 +82,7 @@ def revert_definition(kpi, history_id, *, actor, reason):
     part becomes a proposal. Refuses a version of another definition, a missing reason, or a version the
     definition already matches. Returns a ChangeOutcome.
     """
-    _require_reason(reason)
+    require_reason(reason)
     version = kpi.history.filter(history_id=history_id).first()
     if version is None:
         raise ValidationError({"history_id": f"{history_id} is not a version of the KPI '{kpi.slug}'."})
@@ -149,7 +130,7 @@ def propose_change(kpi, *, actor, reason, **fields):
     definition changes at once entirely. Refuses a missing reason, a result that would be invalid (naming the
     field) and a second open proposal (naming the first). Returns a ChangeOutcome.
     """
-    _require_reason(reason)
+    require_reason(reason)
     _refuse_uneditable(kpi, fields)
     kpi = KpiDefinition.objects.select_for_update().get(pk=kpi.pk)
     held = held_for_approval(kpi, fields)

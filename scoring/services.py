@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from incidents.models import Company, Service
 from kpis.models import Observation
-from kpis.services import _require_reason
+from companyos.change_control import apply_changes, require_reason
 
 from .aggregates import IdList, parse_ids
 from .bands import band_for
@@ -47,19 +47,12 @@ def change_weights(*, actor, reason, **weights):
 
     Refuses a missing reason, an unknown dimension or a set that does not add up to 100; nothing is written then.
     """
-    _require_reason(reason)
+    require_reason(reason)
     known = {dimension.value for dimension in SCORED_DIMENSIONS}
     unknown = set(weights) - known
     if unknown:
         raise ValidationError({name: f"'{name}' is not a dimension; use one of {', '.join(sorted(known))}." for name in sorted(unknown)})
-    current = DimensionWeights.objects.select_for_update().get(pk=1)
-    for name, value in weights.items():
-        setattr(current, name, value)
-    current.full_clean()
-    current._change_reason = reason
-    current._history_user = actor
-    current.save()
-    return current
+    return apply_changes(DimensionWeights(pk=1), weights, actor=actor, reason=reason)
 
 
 @dataclass

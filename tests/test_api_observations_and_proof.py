@@ -11,7 +11,6 @@ from kpis.models import Observation
 from tests.factories import (
     CompanyFactory,
     DomainFactory,
-    IncidentFactory,
     KpiDefinitionFactory,
     ServiceFactory,
     UserFactory,
