@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from incidents.models import Company
 from kpis.models import Observation
+from scoring.breaches import evaluate_breaches
 from scoring.models import SCORED_DIMENSIONS
 from scoring.services import compare_with_now, compute_snapshots
 
@@ -25,7 +26,8 @@ def _number(score):
 class Command(BaseCommand):
     help = (
         "Recompute the score snapshots of --date (through --until) with the definitions and weights in force on "
-        "each day; --as-of-now compares them with today's definitions instead, storing nothing."
+        "each day, and evaluate those days' breaches, as the nightly run does; --as-of-now compares them with "
+        "today's definitions instead, storing nothing."
     )
 
     def add_arguments(self, parser):
@@ -64,7 +66,11 @@ class Command(BaseCommand):
                 self._print_comparison(day, scope)
             else:
                 snapshots = compute_snapshots(day, company=scope)
-                self.stdout.write(f"{day}: {len(snapshots)} snapshots")
+                opened = sum(
+                    len(evaluate_breaches(day, company=each))
+                    for each in ([scope] if scope else Company.objects.order_by("id"))
+                )
+                self.stdout.write(f"{day}: {len(snapshots)} snapshots, {opened} breaches open or closed")
             day += datetime.timedelta(days=1)
 
     def _print_comparison(self, day, company):
