@@ -25,7 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import services
 from .choices import ProposalStatus, ReviewOutcome
 from .history import HistoricalKpiDefinition, change_log, revert_preview
-from .models import KpiChangeProposal, KpiDefinition, KpiReview, ReviewReminder
+from .models import KpiChangeProposal, KpiDefinition, KpiReview, Observation, ReviewReminder
 from .permissions import may_change_definition, may_decide_proposals
 
 EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.editable}
@@ -309,6 +309,23 @@ class KpiReviewAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "reviewed_at"]
     search_fields = ["kpi__slug", "notes"]
     list_select_related = ["kpi", "reviewer"]
+
+
+@admin.register(Observation)
+class ObservationAdmin(ReadOnlyAdmin):
+    """Observations are append-only and carry their own provenance (source, run, computed at)."""
+
+    list_display = ["kpi", "company", "domain", "service", "incident", "observed_at", "value", "source", "confidence", "run"]
+    list_filter = ["source", "kpi__dimension", "company", "kpi"]
+    search_fields = ["kpi__slug", "run"]
+    list_select_related = ["kpi", "company", "domain", "service", "incident"]
+    date_hierarchy = "observed_at"
+    ordering = ["-observed_at", "-id"]
+    # Millions of rows: no full COUNT(*) on every page.
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
 
 
 @admin.register(ReviewReminder)

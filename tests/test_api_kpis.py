@@ -175,3 +175,16 @@ class TestHistory:
     def test_executives_do_not_read_history(self, catalogue):
         response = client_for(member_of(roles.EXECUTIVES)).get("/api/kpis/mttr/history/")
         assert response.status_code == 403
+
+
+def test_the_observation_and_incident_lists_run_a_fixed_number_of_queries(catalogue, django_assert_max_num_queries):
+    acme = CompanyFactory(slug="comp-acme")
+    for day in range(40):
+        incident = IncidentFactory(company=acme, service=None)
+        ObservationFactory(kpi=catalogue["mttr"], company=acme, incident=incident,
+                           observed_at=BASE_TIME + datetime.timedelta(days=day))
+    client = client_for(member_of(roles.RESPONDERS))
+    with django_assert_max_num_queries(6):
+        assert len(client.get("/api/kpis/mttr/observations/").json()["results"]) == 40
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/incidents/", {"limit": 100}).json()["count"] == 40

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kpis import services
 from kpis.models import KpiDefinition, KpiReview
-from tests.factories import KpiDefinitionFactory, UserFactory
+from tests.factories import KpiDefinitionFactory, ObservationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +253,12 @@ def test_the_overdue_filter_lists_only_definitions_due_for_review(client, superu
     assert [kpi.slug for kpi in response.context["cl"].result_list] == ["mtta"]
     response = client.get(reverse("admin:kpis_kpidefinition_changelist"), {"review_overdue": "no"})
     assert [kpi.slug for kpi in response.context["cl"].result_list] == ["mttr"]
+
+
+def test_the_admin_lists_observations_read_only(client):
+    observation = ObservationFactory(value=87.5)
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    changelist = client.get("/admin/kpis/observation/")
+    assert changelist.status_code == 200
+    assert observation.kpi.slug in changelist.content.decode()
+    assert client.get("/admin/kpis/observation/add/").status_code == 403
