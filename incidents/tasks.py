@@ -1,8 +1,8 @@
 """Celery tasks of the incidents app: thin wrappers that take ids and dates and call the services."""
 from celery import shared_task
+from django.utils.dateparse import parse_datetime
 
 from companyos.celery import DATABASE_TASK_OPTIONS
-from django.utils.dateparse import parse_datetime
 
 from . import services
 from .models import Company

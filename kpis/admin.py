@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from companyos.admin import ReadOnlyAdmin
+
 from . import services
 from .choices import ProposalStatus, ReviewOutcome
 from .history import HistoricalKpiDefinition, change_log, revert_preview
@@ -277,19 +279,6 @@ def _proposal_message(proposal, what):
         f"The {what} of {', '.join(proposal.changes)} of {proposal.kpi.slug} is proposal #{proposal.pk}: it is not in "
         "force until a KPI approver other than you approves it. Fields that need no approval were saved."
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit records: visible to whoever may view them, never added, changed or deleted through the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(HistoricalKpiDefinition)

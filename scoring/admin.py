@@ -3,6 +3,8 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from companyos.admin import ReadOnlyAdmin
+
 from .models import SCORED_DIMENSIONS, Breach, DimensionWeights, ScoreSnapshot
 from .services import change_weights
 
@@ -31,17 +33,6 @@ class DimensionWeightsAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         weights = {dimension.value: form.cleaned_data[dimension.value] for dimension in SCORED_DIMENSIONS}
         change_weights(actor=request.user, reason=form.cleaned_data["change_reason"], **weights)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ScoreSnapshot)

@@ -22,9 +22,9 @@ from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
+from companyos.change_control import apply_changes, require_reason
 from incidents.models import Company, Service
 from kpis.models import Observation
-from companyos.change_control import apply_changes, require_reason
 
 from .aggregates import IdList, parse_ids
 from .bands import band_for

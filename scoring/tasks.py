@@ -2,14 +2,12 @@
 import datetime
 
 from celery import shared_task
-
-from companyos.celery import DATABASE_TASK_OPTIONS
 from django.utils import timezone
 
+from companyos.celery import DATABASE_TASK_OPTIONS
 from incidents.models import Company
 
 from . import breaches, retention, services
-
 
 
 @shared_task(name="scoring.tasks.compute_day_snapshots", **DATABASE_TASK_OPTIONS)

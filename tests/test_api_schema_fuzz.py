@@ -18,7 +18,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.factories import CompanyFactory, DomainFactory, IncidentFactory, KpiDefinitionFactory, ServiceFactory, UserFactory
+from tests.factories import (
+    CompanyFactory,
+    DomainFactory,
+    IncidentFactory,
+    KpiDefinitionFactory,
+    ServiceFactory,
+    UserFactory,
+)
 
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
 schema.app = WSGIHandler()

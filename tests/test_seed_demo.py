@@ -8,7 +8,15 @@ from django.db.models import Avg, Count, F, Q
 from incidents import services
 from incidents.choices import Severity
 from incidents.demo import demo_period
-from incidents.models import Alert, Company, Incident, Milestone, PatchComplianceSnapshot, RunbookExecution, SurveyResponse
+from incidents.models import (
+    Alert,
+    Company,
+    Incident,
+    Milestone,
+    PatchComplianceSnapshot,
+    RunbookExecution,
+    SurveyResponse,
+)
 from kpis.catalogue import load_catalogue
 from kpis.choices import ObservationSource
 from kpis.models import Observation

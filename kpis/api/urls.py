@@ -1,7 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import KpiChangeProposalViewSet, KpiDefinitionViewSet, KpiMetricsView, KpiObservationListView, ObservationIngestView
+from .views import (
+    KpiChangeProposalViewSet,
+    KpiDefinitionViewSet,
+    KpiMetricsView,
+    KpiObservationListView,
+    ObservationIngestView,
+)
 
 router = SimpleRouter()
 router.register("kpis", KpiDefinitionViewSet, basename="kpi")

@@ -6,11 +6,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, generics, mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from companyos.api.exceptions import Conflict
 from companyos.api.pagination import ObservationCursorPagination
@@ -19,9 +18,8 @@ from companyos.api.permissions import IngestPermission
 from companyos.api.renderers import CSVRenderer, stream_csv
 from incidents.models import Company, Domain, Service
 from kpis import observations as observation_services
-from kpis import proof
+from kpis import proof, services
 from kpis.history import change_log
-from kpis import services
 from kpis.models import KpiChangeProposal, KpiDefinition, Observation
 from kpis.permissions import may_change_definition, may_read_history
 
