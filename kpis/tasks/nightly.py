@@ -19,7 +19,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from companyos.celery import DATABASE_TASK_OPTIONS
-
 from incidents.tasks import correlate_alerts
 from kpis.choices import ObservationSource
 from kpis.models import NightlyChunk
