@@ -1,7 +1,9 @@
 import pytest
 
+from kpis import roles
 from kpis.calculators import CALCULATORS
 from tests.factories import KpiDefinitionFactory, UserFactory
+from tests.helpers import member_of
 
 
 @pytest.fixture
@@ -30,3 +32,15 @@ def computed_kpis(db):
         slug: KpiDefinitionFactory(slug=slug, units=COMPUTED_KPI_UNITS[slug], target=None, critical_threshold=None, weight=0)
         for slug in CALCULATORS
     }
+
+
+@pytest.fixture
+def alice(db):
+    """A KPI owner."""
+    return member_of(roles.KPI_OWNERS, "alice")
+
+
+@pytest.fixture
+def bob(db):
+    """A KPI approver."""
+    return member_of(roles.KPI_APPROVERS, "bob")

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from incidents.models import Alert, Incident, Milestone, PhaseTransition, RunbookExecution
 from kpis.roles import DATA_SOURCES
 from tests.factories import CompanyFactory, DomainFactory, IncidentFactory, ServiceFactory, UserFactory
-from tests.test_api_kpis import client_for
+from tests.helpers import client_for
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 

@@ -1,8 +1,6 @@
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from kpis import roles, services
@@ -15,20 +13,7 @@ from tests.factories import (
     ObservationFactory,
     UserFactory,
 )
-
-
-def client_for(user):
-    """An API client that authenticates with the user's token, as a frontend or data source does."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def member_of(group_name, **user_fields):
-    user = UserFactory(**user_fields)
-    user.groups.add(Group.objects.get_or_create(name=group_name)[0])
-    return user
+from tests.helpers import client_for, member_of
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.factories import (
     ServiceFactory,
     UserFactory,
 )
-from tests.test_api_kpis import client_for, member_of
+from tests.helpers import client_for, member_of
 
 DAY_START = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)
 

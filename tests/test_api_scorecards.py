@@ -6,7 +6,7 @@ import pytest
 from kpis import roles
 from scoring.services import compute_snapshots
 from tests.factories import CompanyFactory, DomainFactory, KpiDefinitionFactory, ObservationFactory, ServiceFactory
-from tests.test_api_kpis import client_for, member_of
+from tests.helpers import client_for, member_of
 
 DAY = datetime.date(2024, 1, 15)
 MIDNIGHT = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)

@@ -9,7 +9,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from kpis import roles
 from scoring.browser import CHROMIUM, chromium_available, launch_chromium
-from tests.test_api_kpis import member_of
+from tests.helpers import member_of
 from tests.test_cockpit_pages import acme  # noqa: F401 (the scored company the pages show)
 
 PASSWORD = "correct-horse-battery"  # the factories' password

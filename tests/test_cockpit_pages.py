@@ -19,7 +19,7 @@ from tests.factories import (
     ServiceFactory,
     UserFactory,
 )
-from tests.test_api_kpis import member_of
+from tests.helpers import member_of
 
 DAY = datetime.date(2024, 1, 15)
 WEEK_BEFORE = DAY - datetime.timedelta(days=7)

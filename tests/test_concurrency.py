@@ -10,7 +10,7 @@ from django.db import connection
 from kpis.models import Observation
 from kpis.tasks.nightly import start_nightly_run
 from tests.factories import UserFactory
-from tests.test_api_kpis import client_for
+from tests.helpers import client_for
 from tests.test_backfill import SINCE, UNTIL, build_sample_data
 from tests.test_chunked_nightly import SNAPSHOTS_OF_THE_NIGHT, build_two_companies
 from tests.test_crash_safety import (

@@ -3,7 +3,6 @@ Crash safety of the nightly run on a real worker: a worker killed with SIGKILL m
 connection dropped mid-task. The worker is made to stop at a known point by holding, from another
 connection, an uncommitted observation with the very key one KPI's computation is about to write.
 """
-import datetime
 from contextlib import contextmanager
 
 import psycopg

@@ -9,28 +9,13 @@ from django.urls import reverse
 
 from kpis import roles, services
 from kpis.history import change_log
-from kpis.models import KpiChangeProposal, KpiDefinition
-from tests.factories import KpiDefinitionFactory, UserFactory
+from kpis.models import KpiChangeProposal
+from tests.factories import KpiDefinitionFactory
+from tests.helpers import member_of, stored
 
 pytestmark = pytest.mark.django_db
 
 PENDING_LIST = reverse("admin:kpis_kpichangeproposal_changelist")
-
-
-def member_of(group_name, username):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
-
-
-@pytest.fixture
-def alice():
-    return member_of(roles.KPI_OWNERS, "alice")
-
-
-@pytest.fixture
-def bob():
-    return member_of(roles.KPI_APPROVERS, "bob")
 
 
 @pytest.fixture
@@ -47,10 +32,6 @@ def form_data(kpi, **overrides):
     data["targets"] = json.dumps(data["targets"])
     data.update(overrides)
     return {name: "" if value is None else value for name, value in data.items()}
-
-
-def stored(kpi):
-    return KpiDefinition.objects.get(pk=kpi.pk)
 
 
 def decide(client, action, proposals, **fields):

@@ -2,47 +2,19 @@
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from kpis import roles, services
 from kpis.history import change_log
-from kpis.models import KpiChangeProposal, KpiDefinition
-from tests.factories import KpiDefinitionFactory, UserFactory
+from kpis.models import KpiChangeProposal
+from tests.factories import KpiDefinitionFactory
+from tests.helpers import client_for, member_of, stored
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user):
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def member_of(group_name, username):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get_or_create(name=group_name)[0])
-    return user
-
-
-@pytest.fixture
-def alice():
-    return member_of(roles.KPI_OWNERS, "alice")
-
-
-@pytest.fixture
-def bob():
-    return member_of(roles.KPI_APPROVERS, "bob")
 
 
 @pytest.fixture
 def mttr(alice):
     return KpiDefinitionFactory(slug="mttr", target=30, critical_threshold=60, owner=alice, visibility="internal")
-
-
-def stored(kpi):
-    return KpiDefinition.objects.get(pk=kpi.pk)
 
 
 def test_a_target_patch_answers_202_with_a_proposal_and_applies_other_fields_at_once(mttr, alice):

@@ -8,39 +8,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from kpis import roles, services
 from kpis.history import change_log
-from kpis.models import KpiChangeProposal, KpiDefinition
+from kpis.models import KpiChangeProposal
 from scoring.models import ScoreSnapshot
 from scoring.services import compute_snapshots
-from tests.factories import CompanyFactory, KpiDefinitionFactory, ObservationFactory, UserFactory
+from tests.factories import CompanyFactory, KpiDefinitionFactory, ObservationFactory
+from tests.helpers import member_of, stored
 
 pytestmark = pytest.mark.django_db
-
-
-def member_of(group_name, username):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get_or_create(name=group_name)[0])
-    return user
-
-
-@pytest.fixture
-def alice():
-    """A KPI owner."""
-    return member_of(roles.KPI_OWNERS, "alice")
-
-
-@pytest.fixture
-def bob():
-    """A KPI approver."""
-    return member_of(roles.KPI_APPROVERS, "bob")
 
 
 @pytest.fixture
 def mttr(alice):
     return KpiDefinitionFactory(slug="mttr", target=30, critical_threshold=60, owner=alice)
-
-
-def stored(kpi):
-    return KpiDefinition.objects.get(pk=kpi.pk)
 
 
 def test_a_target_change_by_the_owner_is_a_proposal_and_not_in_force_until_approved(mttr, alice, bob):

@@ -3,7 +3,6 @@ import json
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Group
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
@@ -11,14 +10,9 @@ from django.utils import timezone
 from kpis import services
 from kpis.models import KpiDefinition, KpiReview
 from tests.factories import KpiDefinitionFactory, ObservationFactory, UserFactory
+from tests.helpers import member_of, stored
 
 pytestmark = pytest.mark.django_db
-
-
-def member_of(group_name, username):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group_name))
-    return user
 
 
 @pytest.fixture
@@ -55,10 +49,6 @@ def form_data(kpi, **overrides):
     data["targets"] = json.dumps(data["targets"])
     data.update(overrides)
     return {name: "" if value is None else value for name, value in data.items()}
-
-
-def stored(kpi):
-    return KpiDefinition.objects.get(pk=kpi.pk)
 
 
 def test_saving_the_change_form_without_a_reason_is_refused_and_changes_nothing(client, superuser, mttr):
