@@ -146,23 +146,20 @@ class KpiChangeProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["post"], filterset_class=None)
     def approve(self, request, pk=None):
         """Put the proposal in force as one history entry naming its author and the approver."""
-        proposal = self.get_object()
-        decision = ProposalApprovalSerializer(data=request.data)
-        decision.is_valid(raise_exception=True)
-        proposal = _proposal_conflict_as_409(
-            lambda: services.approve_proposal(proposal, approver=request.user, **decision.validated_data)
-        )
-        return Response(KpiChangeProposalSerializer(proposal).data)
+        return self._decide(request, ProposalApprovalSerializer, services.approve_proposal)
 
     @extend_schema(request=ProposalRejectionSerializer, responses=KpiChangeProposalSerializer)
     @action(detail=True, methods=["post"], filterset_class=None)
     def reject(self, request, pk=None):
         """Close the proposal; the definition stays as it is."""
+        return self._decide(request, ProposalRejectionSerializer, services.reject_proposal)
+
+    def _decide(self, request, serializer_class, decide):
         proposal = self.get_object()
-        decision = ProposalRejectionSerializer(data=request.data)
+        decision = serializer_class(data=request.data)
         decision.is_valid(raise_exception=True)
         proposal = _proposal_conflict_as_409(
-            lambda: services.reject_proposal(proposal, approver=request.user, **decision.validated_data)
+            lambda: decide(proposal, approver=request.user, **decision.validated_data)
         )
         return Response(KpiChangeProposalSerializer(proposal).data)
 
