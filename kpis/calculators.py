@@ -98,6 +98,8 @@ class Calculator:
 
 
 CALCULATORS: dict[str, Calculator] = {}
+# slug -> (company, start, end) -> dict of the numbers behind the company KPI, or None without data.
+EVIDENCE: dict[str, Callable] = {}
 
 
 class UnknownCalculator(LookupError):
@@ -113,6 +115,18 @@ def calculator(slug, *, grain):
         if slug in CALCULATORS:
             raise ValueError(f"The KPI '{slug}' already has a calculator.")
         CALCULATORS[slug] = Calculator(slug=slug, grain=grain, rows=function)
+        return function
+
+    return register
+
+
+def evidence(slug):
+    """Register the decorated function as the evidence of `slug` (the proof endpoint shows it)."""
+
+    def register(function):
+        if slug in EVIDENCE:
+            raise ValueError(f"The KPI '{slug}' already has evidence.")
+        EVIDENCE[slug] = function
         return function
 
     return register
@@ -378,6 +392,7 @@ def _one_row(queryset, *fields):
     return next(iter(queryset.values(*fields)[:1]), None)
 
 
+@evidence("noise-reduction")
 def noise_reduction_evidence(company, start, end):
     """Raw alerts, incidents created and noise reduction of `company` in [start, end); None without alerts."""
     return _one_row(noise_window(start, end, company.pk), "raw_alerts", "incidents_created", "noise_reduction_pct")
@@ -394,6 +409,7 @@ def runbooks_used(company, start, end):
     )
 
 
+@evidence("mttr-reduction")
 def mttr_reduction_evidence(company, start, end):
     """Manual and automated MTTR with sample sizes and the runbooks used; None without resolved incidents."""
     row = _one_row(
@@ -409,6 +425,7 @@ def mttr_reduction_evidence(company, start, end):
     return row
 
 
+@evidence("self-healed")
 def self_healed_evidence(company, start, end):
     """Self-healed and all resolved incidents with the runbooks used; None without resolved incidents."""
     row = _one_row(resolution_window(start, end, company.pk), "automated_incidents", "total_incidents", "self_healed_pct")
@@ -417,6 +434,7 @@ def self_healed_evidence(company, start, end):
     return row
 
 
+@evidence("patch-compliance")
 def patch_compliance_evidence(company, start, end):
     """The latest patch scan of `company` in [start, end) with its compliance; None without a scan."""
     return _one_row(
@@ -430,15 +448,7 @@ def patch_compliance_evidence(company, start, end):
     )
 
 
+@evidence("p1-incident-count")
 def p1_incident_count_evidence(company, start, end):
     """Incidents and P1 incidents of `company` detected in [start, end); None without incidents."""
     return _one_row(p1_incident_window(start, end, company.pk), "incidents", "p1_incidents")
-
-
-EVIDENCE = {
-    "noise-reduction": noise_reduction_evidence,
-    "mttr-reduction": mttr_reduction_evidence,
-    "self-healed": self_healed_evidence,
-    "patch-compliance": patch_compliance_evidence,
-    "p1-incident-count": p1_incident_count_evidence,
-}

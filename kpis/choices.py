@@ -85,6 +85,7 @@ class ObservationSource(models.TextChoices):
     NIGHTLY = "nightly", "Nightly run"
     BACKFILL = "backfill", "Backfill"
     API = "api", "API ingestion"
+    PROMETHEUS = "prometheus", "Prometheus query"
     DEMO = "demo", "Demo data"
 
 

@@ -2,6 +2,7 @@ import pytest
 
 from kpis import roles
 from kpis.calculators import CALCULATORS
+from kpis.catalogue import read_catalogue
 from tests.factories import KpiDefinitionFactory, UserFactory
 from tests.helpers import member_of
 
@@ -11,25 +12,15 @@ def superuser(db):
     return UserFactory(username="admin", is_superuser=True)
 
 
-# The units the catalogue gives each computed KPI.
-COMPUTED_KPI_UNITS = {
-    "mttr": "minutes",
-    "mtta": "minutes",
-    "cadence-adherence": "percent",
-    "stakeholder-satisfaction": "score",
-    "p1-incident-count": "per_month",
-    "noise-reduction": "percent",
-    "mttr-reduction": "percent_change",
-    "self-healed": "percent",
-    "patch-compliance": "percent",
-}
+# The units the catalogue gives each KPI, by slug.
+CATALOGUE_UNITS = {entry["slug"]: entry["units"] for entry in read_catalogue()}
 
 
 @pytest.fixture
 def computed_kpis(db):
     """A definition for every KPI that has a calculator, by slug."""
     return {
-        slug: KpiDefinitionFactory(slug=slug, units=COMPUTED_KPI_UNITS[slug], target=None, critical_threshold=None, weight=0)
+        slug: KpiDefinitionFactory(slug=slug, units=CATALOGUE_UNITS[slug], target=None, critical_threshold=None, weight=0)
         for slug in CALCULATORS
     }
 

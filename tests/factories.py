@@ -164,3 +164,15 @@ class RunbookExecutionFactory(factory.django.DjangoModelFactory):
     execution_id = factory.Sequence(lambda n: f"exec-{n}")
     started_at = BASE_TIME
     success = True
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory):
+    """A webhook integration of one company with a known signing secret."""
+
+    class Meta:
+        model = "connectors.Integration"
+
+    kind = "github"
+    name = factory.Sequence(lambda n: f"integration-{n}")
+    company = factory.SubFactory(CompanyFactory)
+    secret = "It's a Secret to Everybody"

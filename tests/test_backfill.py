@@ -186,11 +186,11 @@ def test_a_computed_kpi_without_a_definition_is_refused_naming_it(db):
 SQLITE_SCRIPT = """
 import json
 from kpis.calculators import CALCULATORS
-from tests.conftest import COMPUTED_KPI_UNITS
+from tests.conftest import CATALOGUE_UNITS
 from tests.factories import KpiDefinitionFactory
 from tests.test_backfill import build_sample_data
 for slug in CALCULATORS:
-    KpiDefinitionFactory(slug=slug, units=COMPUTED_KPI_UNITS[slug], target=None, critical_threshold=None, weight=0)
+    KpiDefinitionFactory(slug=slug, units=CATALOGUE_UNITS[slug], target=None, critical_threshold=None, weight=0)
 build_sample_data()
 """
 NIGHTLY_SCRIPT = """

@@ -7,6 +7,11 @@ urlpatterns = [
     path("", include("kpis.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("scoring.api.urls")),
+    path("", include("connectors.api.urls")),
+    path("", include("delivery.api.urls")),
+    path("", include("security.api.urls")),
+    path("", include("finance.api.urls")),
+    path("", include("product.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^[\s\S]*$", not_found),  # [\s\S]: a path with an encoded newline is unmatched too

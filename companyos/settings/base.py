@@ -28,6 +28,11 @@ INSTALLED_APPS = [
     "kpis",
     "incidents",
     "scoring",
+    "connectors",
+    "delivery",
+    "security",
+    "finance",
+    "product",
 ]
 
 MIDDLEWARE = [

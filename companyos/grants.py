@@ -1,0 +1,25 @@
+"""Role grants for data migrations: each app's migration gives the role groups its models' permissions."""
+from django.contrib.auth.management import create_permissions
+
+
+def grant_permissions(apps, label, grants):
+    """Give each group of `grants` ({group name: [codename, ...]}) those permissions of app `label`."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    # Permissions are normally created after all migrations; the groups need them now.
+    config = apps.get_app_config(label)
+    config.models_module = True
+    create_permissions(config, apps=apps, verbosity=0)
+    config.models_module = None
+    for name, codenames in grants.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*Permission.objects.filter(content_type__app_label=label, codename__in=codenames))
+
+
+def revoke_permissions(apps, label, grants):
+    """Undo grant_permissions (the groups stay: other apps grant to them too)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in grants.items():
+        for group in Group.objects.filter(name=name):
+            group.permissions.remove(*Permission.objects.filter(content_type__app_label=label, codename__in=codenames))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProductConfig(AppConfig):
+    name = "product"
+    verbose_name = "Product usage"
