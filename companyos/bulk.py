@@ -68,7 +68,10 @@ def _copy_rows(connection, model, fields, rows):
         if isinstance(field, models.JSONField)
     ]
     count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    # wrap_database_errors: a refused row raises Django's IntegrityError or DataError, as bulk_create would.
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {table} ({columns}) FROM STDIN"
+    ) as copy:
         for row in rows:
             if preparers:
                 row = list(row)

@@ -76,6 +76,17 @@ class TestPostingObservations:
         assert response.status_code == 400
         assert response.json()["error"]["message"] == "[0].service: 'comp-acme' has no service 'nope'."
 
+    def test_a_missing_or_misspelt_field_is_refused_naming_the_row(self, acme, slo):
+        missing = observation()
+        del missing["value"]
+        response = data_source().post("/api/observations/", [observation(), missing], format="json")
+        assert response.json()["error"]["message"] == "[1].value: This field is required."
+
+        response = data_source().post("/api/observations/", [observation(valeu=3)], format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["message"].startswith("[0].valeu: Unknown field")
+        assert not Observation.objects.exists()
+
     def test_more_than_ten_thousand_rows_are_refused(self, acme, slo):
         response = data_source().post("/api/observations/", [observation()] * 10_001, format="json")
         assert response.status_code == 400

@@ -125,9 +125,10 @@ def test_a_stale_computed_observation_is_removed_while_an_api_one_in_the_period_
     company = build_sample_data()
     backfill("--kpi", "mttr", "--since", SINCE, "--until", UNTIL)
     manual = company.incidents.get(severity=Severity.P1)
-    [ingested] = record_observations(
+    record_observations(
         [{"kpi": "mttr", "company": company, "observed_at": moment(15, 12), "value": 30.0}], source=ObservationSource.API
     )
+    ingested = Observation.objects.get(source=ObservationSource.API)
     manual.resolved_at, manual.status = None, "open"  # reopened: its MTTR is no longer known
     manual.save()
 

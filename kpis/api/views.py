@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from companyos.api.exceptions import Conflict
 from companyos.api.pagination import ObservationCursorPagination
-from companyos.api.payloads import rows_of
+from companyos.api.payloads import rows_of, validated_rows
 from companyos.api.permissions import IngestPermission
 from companyos.api.renderers import CSVRenderer, stream_csv
 from incidents.models import Company, Domain, Service
@@ -270,13 +270,9 @@ class ObservationIngestView(APIView):
 
     @extend_schema(request=ObservationInSerializer(many=True), responses={201: ObservationIngestResultSerializer})
     def post(self, request):
-        rows = rows_of(request)
-        serializer = ObservationInSerializer(data=rows, many=True)
-        serializer.is_valid(raise_exception=True)
+        rows = validated_rows(ObservationInSerializer, rows_of(request))
         try:
-            created = observation_services.record_observations(
-                _resolve_scopes(serializer.validated_data), run=f"api:{request.user.username}"
-            )
+            created = observation_services.record_observations(_resolve_scopes(rows), run=f"api:{request.user.username}")
         except observation_services.DuplicateObservation as duplicate:
             raise Conflict(duplicate.messages[0]) from duplicate
         return Response({"created": len(created)}, status=201)
