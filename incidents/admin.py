@@ -125,7 +125,7 @@ class IncidentAdmin(admin.ModelAdmin):
     list_select_related = ["company", "service__domain__company"]
     autocomplete_fields = ["company"]
     raw_id_fields = ["service"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["source_event", "created_at"]
     inlines = [PhaseTransitionInline, MilestoneInline, SurveyResponseInline]
     show_full_result_count = False
 

@@ -115,6 +115,14 @@ class Incident(models.Model):
     automation_used = models.BooleanField(default=False, help_text="Resolved by a runbook without human action.")
     runbook_id = models.CharField(max_length=200, blank=True)
     correlation_key = models.CharField(max_length=500, blank=True, help_text="Set when created by alert correlation.")
+    source_event = models.ForeignKey(
+        "connectors.SourceEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        help_text="The received payload (a PagerDuty webhook) its title, severity and service were last taken from.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

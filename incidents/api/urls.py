@@ -1,7 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import AlertIngestView, AlertmanagerWebhookView, IncidentViewSet, RunbookExecutionIngestView
+from .views import (
+    AlertIngestView,
+    AlertmanagerWebhookView,
+    IncidentViewSet,
+    PagerDutyWebhookView,
+    RunbookExecutionIngestView,
+)
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
@@ -9,6 +15,7 @@ router.register("incidents", IncidentViewSet, basename="incident")
 urlpatterns = [
     path("alerts/", AlertIngestView.as_view(), name="alert-ingest"),
     path("webhooks/alertmanager/", AlertmanagerWebhookView.as_view(), name="alertmanager-webhook"),
+    path("webhooks/pagerduty/<int:integration_id>/", PagerDutyWebhookView.as_view(), name="pagerduty-webhook"),
     path("runbook-executions/", RunbookExecutionIngestView.as_view(), name="runbook-execution-ingest"),
     *router.urls,
 ]

@@ -8,7 +8,10 @@ from rest_framework.views import APIView
 
 from companyos.api.payloads import rows_of
 from companyos.api.permissions import IngestPermission
-from incidents import ingestion
+from connectors import signatures
+from connectors.api.views import SignedWebhookView
+from connectors.choices import IntegrationKind
+from incidents import ingestion, pagerduty
 from incidents.models import Company, Incident, Service
 from kpis.api.serializers import ObservationSerializer
 from kpis.models import Observation
@@ -87,6 +90,20 @@ class AlertmanagerWebhookView(APIView):
             raise ValidationError({"company": f"No company has the slug '{slug}'."})
         result = ingestion.ingest_alerts(ingestion.alerts_from_alertmanager(request.data, company))
         return Response(IngestResultSerializer(result).data)
+
+
+class PagerDutyWebhookView(SignedWebhookView):
+    """
+    PagerDuty's v3 webhooks of one account (the integration in the URL), signed with its subscription's
+    secret: incidents and their phases (incidents.pagerduty). A redelivered event changes nothing.
+    """
+
+    kind = IntegrationKind.PAGERDUTY
+    signature_header = signatures.PAGERDUTY_HEADER
+    signature_valid = staticmethod(signatures.pagerduty_signature_valid)
+
+    def deliver(self, request, integration, payload):
+        return pagerduty.deliver(integration, payload)
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
