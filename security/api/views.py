@@ -1,0 +1,91 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from companyos.api.permissions import IngestPermission
+from security import services
+from security.scanners import parse_time
+
+from .serializers import ScanReceivedSerializer
+
+
+class RawJSONParser(BaseParser):
+    """A JSON body as its bytes: the report is parsed (naming the position of an error) and hashed as sent."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read()
+
+
+class ScanUploadView(APIView):
+    """
+    Upload one scanner report of a service: the JSON report as the body (application/json) or as the
+    multipart field `file`. The service is named by `company` and `service` (`<service>` or
+    `<domain>/<service>`) in the query or the form; `scanned_at` (ISO 8601) overrides the scan time.
+    The report is the service's full current state for the scanner; the answer says what it opened,
+    reopened, fixed and left unchanged. The same file again changes nothing (`redelivery`).
+    """
+
+    permission_classes = [*APIView.permission_classes, IngestPermission]
+    parser_classes = [RawJSONParser, MultiPartParser]
+    scanner = None  # set by the URL conf
+
+    @property
+    def ingest_permission(self):
+        return services.UPLOAD_PERMISSIONS[self.scanner]
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.ANY,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "company": {"type": "string"},
+                    "service": {"type": "string"},
+                    "scanned_at": {"type": "string", "format": "date-time"},
+                },
+                "required": ["file"],
+            },
+        },
+        parameters=[
+            OpenApiParameter("company", str, description="The company's slug, e.g. comp-acme."),
+            OpenApiParameter("service", str, description="The service's slug, or <domain>/<service>."),
+            OpenApiParameter("scanned_at", OpenApiTypes.DATETIME, description="The scan time; default the report's own, else now."),
+        ],
+        responses={
+            201: OpenApiResponse(ScanReceivedSerializer, description="A new report, applied or ignored (the detail says why)."),
+            200: OpenApiResponse(ScanReceivedSerializer, description="The same file again: a redelivery that changed nothing."),
+        },
+    )
+    def post(self, request):
+        if isinstance(request.data, bytes):
+            content, fields = request.data, request.query_params
+        else:
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationError({"file": ["Send the report as the JSON body or as the multipart field 'file'."]})
+            content, fields = upload.read(), {**request.query_params.dict(), **request.data.dict()}
+        if not content:
+            raise ValidationError({"body": ["Send the report as the JSON body or as the multipart field 'file'."]})
+        service = services.service_named(fields.get("company"), fields.get("service"))
+        received = services.apply_report(
+            service, self.scanner, content, scanned_at=_scanned_at(fields.get("scanned_at")), user=request.user
+        )
+        return Response(
+            ScanReceivedSerializer(received).data, status=status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
+        )
+
+
+def _scanned_at(value):
+    if not value:
+        return None
+    moment = parse_time(value)
+    if moment is None:
+        raise ValidationError({"scanned_at": ["Give an ISO 8601 time with a time zone, e.g. 2024-01-15T10:00:00Z."]})
+    return moment

@@ -1,0 +1,116 @@
+"""
+What the scanners report about our services: vulnerabilities (Trivy, Snyk) and committed secrets
+(Gitleaks), each kept with the uploaded report it came from.
+
+A report is the full current state of one service for its scanner: what it lists is open, what a newer
+report no longer lists is fixed (resolved) at that report's scan time, and what reappears is reopened.
+"""
+from django.db import models
+
+from .choices import VULNERABILITY_SCANNERS, Scanner, Severity
+from .querysets import SecretFindingQuerySet, VulnerabilityQuerySet
+
+
+class ScanReport(models.Model):
+    """One applied report: which service, which scanner, when it scanned, and the received file."""
+
+    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="scan_reports")
+    scanner = models.CharField(max_length=16, choices=Scanner.choices)
+    scanned_at = models.DateTimeField(
+        help_text="The scan time given at upload, else the report's own (Trivy's CreatedAt), else the upload time."
+    )
+    findings = models.PositiveIntegerField(help_text="Vulnerabilities or secrets the report lists.")
+    source_event = models.OneToOneField(
+        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="scan_report"
+    )
+
+    class Meta:
+        ordering = ["-scanned_at"]
+        indexes = [models.Index(fields=["service", "scanner", "scanned_at"])]
+
+    def __str__(self):
+        return f"{self.get_scanner_display()} {self.service} at {self.scanned_at:%Y-%m-%d %H:%M}"
+
+
+class Vulnerability(models.Model):
+    """
+    A vulnerable package of a service as its scanner reports it. `first_seen_at` is the scan time of the
+    first report listing it and stays when it is fixed and reappears (reopened): its SLA clock runs from
+    when it was first found, so a regression does not buy a new deadline.
+    """
+
+    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="vulnerabilities")
+    scanner = models.CharField(max_length=16, choices=[(s.value, s.label) for s in VULNERABILITY_SCANNERS])
+    vulnerability_id = models.CharField(max_length=200, help_text="e.g. CVE-2024-3094 or SNYK-JS-LODASH-567746.")
+    package = models.CharField(max_length=300)
+    installed_version = models.CharField(max_length=200, blank=True)
+    fixed_version = models.CharField(max_length=500, blank=True, help_text="The versions that fix it; empty: none yet.")
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    title = models.CharField(max_length=500, blank=True)
+    aliases = models.CharField(max_length=500, blank=True, help_text="Other identifiers of the issue (a Snyk issue's CVEs).")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(help_text="The scan time of the latest report listing it.")
+    fixed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The scan time of the first report no longer listing it; empty while open."
+    )
+    last_seen_event = models.ForeignKey(
+        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="vulnerabilities",
+        help_text="The latest report listing it.",
+    )
+
+    objects = VulnerabilityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["service", "scanner", "vulnerability_id", "package"]
+        verbose_name_plural = "vulnerabilities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "scanner", "vulnerability_id", "package"],
+                name="%(app_label)s_%(class)s_unique_finding",
+                violation_error_message="The scanner already reports this vulnerability of this package for the service.",
+            ),
+        ]
+        indexes = [models.Index(fields=["severity", "fixed_at"])]
+
+    def __str__(self):
+        return f"{self.vulnerability_id} in {self.package} ({self.service})"
+
+
+class SecretFinding(models.Model):
+    """
+    A secret Gitleaks found committed to a service's repository. The secret itself is never kept: `match`
+    has it replaced by REDACTED, as the stored report does.
+    """
+
+    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="secret_findings")
+    fingerprint = models.CharField(max_length=1000, help_text="Gitleaks' fingerprint: commit:file:rule:line.")
+    rule_id = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    file = models.CharField(max_length=1000)
+    line = models.PositiveIntegerField()
+    commit = models.CharField(max_length=64, blank=True)
+    match = models.TextField(blank=True, help_text="The matched text with the secret REDACTED.")
+    found_at = models.DateTimeField(help_text="The commit's date; the scan time when the report has none.")
+    detected_at = models.DateTimeField(help_text="The scan time of the first report listing it.")
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="The scan time of the first report no longer listing it; empty while open."
+    )
+    source_event = models.ForeignKey(
+        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="secret_findings",
+        help_text="The report that first listed it.",
+    )
+
+    objects = SecretFindingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["service", "-detected_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "fingerprint"],
+                name="%(app_label)s_%(class)s_unique_fingerprint",
+                violation_error_message="Gitleaks already reports this finding for the service.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rule_id} in {self.file}:{self.line} ({self.service})"
