@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from connectors.choices import EventStatus
 from connectors.models import SourceEvent
 from kpis import roles
+from security.demo import scanners_demo
 from security.models import ScanReport, SecretFinding, Vulnerability
 from tests.factories import CompanyFactory, DomainFactory, ServiceFactory
 from tests.helpers import client_for, member_of
@@ -341,3 +342,29 @@ def test_the_admin_upload_page_shows_what_is_wrong_with_a_report(superuser, serv
     assert response.status_code == 200
     assert b"Results[0].Vulnerabilities[3].Severity" in response.content
     assert not Vulnerability.objects.exists()
+
+
+# --- Demo -------------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_applies_real_format_reports_and_a_second_run_changes_nothing(service):
+    ServiceFactory(slug="auth", domain=service.domain)
+    end = datetime.datetime(2024, 5, 31, tzinfo=datetime.timezone.utc)
+    start = end - datetime.timedelta(days=21)
+
+    first = scanners_demo([service.domain.company], start, end, seed=3)
+
+    reports = first["trivy reports"] + first["snyk reports"] + first["gitleaks reports"]
+    assert first["trivy reports"] >= 6 and first["snyk reports"] >= 6 and first["gitleaks reports"] >= 4
+    assert first["vulnerabilities opened"] == Vulnerability.objects.count() > 0
+    assert SourceEvent.objects.filter(status=EventStatus.PROCESSED).count() == reports
+    assert all(event.payload["SchemaVersion"] == 2 for event in SourceEvent.objects.filter(source="trivy"))
+    assert all(
+        finding["Secret"] == "REDACTED" for event in SourceEvent.objects.filter(source="gitleaks") for finding in event.payload
+    )
+    before = state(service)
+
+    again = scanners_demo([service.domain.company], start, end, seed=3)
+
+    assert again["reports redelivered"] == reports
+    assert state(service) == before and SourceEvent.objects.count() == reports
