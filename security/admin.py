@@ -32,6 +32,20 @@ class ReportUploadForm(forms.Form):
         self.fields["scanner"].choices = [(scanner.value, scanner.label) for scanner in scanners]
 
 
+def upload_scanners(user):
+    """The scanners whose reports `user` may upload."""
+    return [scanner for scanner in Scanner if user.has_perm(services.UPLOAD_PERMISSIONS[scanner])]
+
+
+class UploadLinkAdmin(ReadOnlyAdmin):
+    """A read-only list with a link to the upload page for whoever may upload reports."""
+
+    change_list_template = "admin/security/change_list_with_upload.html"
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"may_upload": bool(upload_scanners(request.user)), **(extra_context or {})})
+
+
 class OpenFilter(admin.SimpleListFilter):
     """Open or fixed (resolved): whether the latest report of the service still lists it."""
 
@@ -57,10 +71,9 @@ class SecretStatusFilter(OpenFilter):
 
 
 @admin.register(Vulnerability)
-class VulnerabilityAdmin(ReadOnlyAdmin):
+class VulnerabilityAdmin(UploadLinkAdmin):
     """Vulnerabilities change only through uploaded reports (the upload page is linked from the list)."""
 
-    change_list_template = "admin/security/vulnerability/change_list.html"
     list_display = [
         "vulnerability_id", "package", "installed_version", "fixed_version", "severity", "service", "scanner",
         "first_seen_at", "due_at", "fixed_at",
@@ -83,7 +96,7 @@ class VulnerabilityAdmin(ReadOnlyAdmin):
 
     def upload_view(self, request):
         """Apply an uploaded Trivy, Snyk or Gitleaks report to a service, as the API's upload does."""
-        scanners = [scanner for scanner in Scanner if request.user.has_perm(services.UPLOAD_PERMISSIONS[scanner])]
+        scanners = upload_scanners(request.user)
         if not scanners:
             raise PermissionDenied
         form = ReportUploadForm(request.POST or None, request.FILES or None, scanners=scanners)
@@ -98,8 +111,8 @@ class VulnerabilityAdmin(ReadOnlyAdmin):
                 form.add_error(None, [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()])
             else:
                 self.message_user(request, _upload_message(scanner, service, received), messages.SUCCESS)
-                changelist = "admin:security_vulnerability_changelist" if scanner != Scanner.GITLEAKS else "admin:security_secretfinding_changelist"
-                return redirect(f"{reverse(changelist)}?service__id__exact={service.pk}")
+                model = "secretfinding" if scanner == Scanner.GITLEAKS else "vulnerability"
+                return redirect(f"{reverse(f'admin:security_{model}_changelist')}?service__id__exact={service.pk}")
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload a scan report",
@@ -121,7 +134,7 @@ def _upload_message(scanner, service, received):
 
 
 @admin.register(SecretFinding)
-class SecretFindingAdmin(ReadOnlyAdmin):
+class SecretFindingAdmin(UploadLinkAdmin):
     """Committed secrets, redacted; they change only through uploaded Gitleaks reports."""
 
     list_display = ["rule_id", "file", "line", "short_commit", "service", "found_at", "detected_at", "resolved_at", "match"]

@@ -42,52 +42,89 @@ class Advisory:
     installed: str
     fixed: tuple
     severity: str
-    title: str
     cwe: str
+    title: str
     cve: str = ""
     go: bool = False  # Trivy: in the service's Go binary, not an Alpine package
 
 
 TRIVY_ADVISORIES = [
-    Advisory("CVE-2023-45853", "zlib", "1.3-r2", ("1.3.1-r0",), Severity.CRITICAL, "zlib: integer overflow and resultant heap-based buffer overflow in zipOpenNewFileInZip4_6", "CWE-190"),
-    Advisory("CVE-2024-0727", "libcrypto3", "3.1.4-r2", ("3.1.4-r5",), Severity.MEDIUM, "openssl: denial of service via null dereference", "CWE-476"),
-    Advisory("CVE-2024-0727", "libssl3", "3.1.4-r2", ("3.1.4-r5",), Severity.MEDIUM, "openssl: denial of service via null dereference", "CWE-476"),
-    Advisory("CVE-2023-6237", "libcrypto3", "3.1.4-r2", ("3.1.4-r4",), Severity.LOW, "openssl: Excessive time spent checking invalid RSA public keys", "CWE-606"),
-    Advisory("CVE-2024-2511", "libssl3", "3.1.4-r5", ("3.1.4-r6",), Severity.LOW, "openssl: Unbounded memory growth with session handling in TLSv1.3", "CWE-1325"),
-    Advisory("CVE-2024-4603", "libcrypto3", "3.1.4-r6", ("3.1.5-r0",), Severity.MEDIUM, "openssl: Excessive time spent checking DSA keys and parameters", "CWE-834"),
-    Advisory("CVE-2024-6119", "libssl3", "3.1.6-r0", ("3.1.7-r0",), Severity.HIGH, "openssl: Possible denial of service in X.509 name checks", "CWE-843"),
-    Advisory("CVE-2024-5535", "libcrypto3", "3.1.5-r0", ("3.1.6-r0",), Severity.CRITICAL, "openssl: SSL_select_next_proto buffer overread", "CWE-200"),
-    Advisory("CVE-2023-42363", "busybox", "1.36.1-r15", ("1.36.1-r17",), Severity.MEDIUM, "busybox: use-after-free in awk", "CWE-416"),
-    Advisory("CVE-2023-42366", "busybox", "1.36.1-r15", ("1.36.1-r16",), Severity.MEDIUM, "busybox: a heap-buffer-overflow", "CWE-122"),
-    Advisory("CVE-2024-45491", "expat", "2.6.2-r0", ("2.6.3-r0",), Severity.CRITICAL, "libexpat: Integer Overflow or Wraparound", "CWE-190"),
-    Advisory("CVE-2024-45492", "expat", "2.6.2-r0", ("2.6.3-r0",), Severity.HIGH, "libexpat: integer overflow", "CWE-190"),
-    Advisory("CVE-2024-2398", "curl", "8.5.0-r0", ("8.7.1-r0",), Severity.MEDIUM, "curl: HTTP/2 push headers memory-leak", "CWE-772"),
-    Advisory("CVE-2024-2004", "curl", "8.5.0-r0", ("8.7.1-r0",), Severity.LOW, "curl: Usage of disabled protocol", "CWE-434"),
-    Advisory("CVE-2023-39325", "golang.org/x/net", "v0.15.0", ("0.17.0",), Severity.HIGH, "golang: net/http, x/net/http2: rapid stream resets can cause excessive work (CVE-2023-44487)", "CWE-770", go=True),
-    Advisory("CVE-2023-45288", "golang.org/x/net", "v0.17.0", ("0.23.0",), Severity.MEDIUM, "golang: net/http, x/net/http2: unlimited number of CONTINUATION frames causes DoS", "CWE-400", go=True),
-    Advisory("CVE-2024-24790", "stdlib", "1.21.5", ("1.21.11", "1.22.4"), Severity.CRITICAL, "golang: net/netip: Unexpected behavior from Is methods for IPv4-mapped IPv6 addresses", "CWE-115", go=True),
-    Advisory("CVE-2024-24791", "stdlib", "1.21.5", ("1.21.12", "1.22.5"), Severity.HIGH, "net/http: Denial of service due to improper 100-continue handling in net/http", "CWE-400", go=True),
-    Advisory("CVE-2023-48795", "golang.org/x/crypto", "v0.14.0", ("0.17.0",), Severity.MEDIUM, "ssh: Prefix truncation attack on Binary Packet Protocol (BPP)", "CWE-354", go=True),
+    Advisory("CVE-2023-45853", "zlib", "1.3-r2", ("1.3.1-r0",), Severity.CRITICAL, "CWE-190",
+             "zlib: integer overflow and resultant heap-based buffer overflow in zipOpenNewFileInZip4_6"),
+    Advisory("CVE-2024-0727", "libcrypto3", "3.1.4-r2", ("3.1.4-r5",), Severity.MEDIUM, "CWE-476",
+             "openssl: denial of service via null dereference"),
+    Advisory("CVE-2024-0727", "libssl3", "3.1.4-r2", ("3.1.4-r5",), Severity.MEDIUM, "CWE-476",
+             "openssl: denial of service via null dereference"),
+    Advisory("CVE-2023-6237", "libcrypto3", "3.1.4-r2", ("3.1.4-r4",), Severity.LOW, "CWE-606",
+             "openssl: Excessive time spent checking invalid RSA public keys"),
+    Advisory("CVE-2024-2511", "libssl3", "3.1.4-r5", ("3.1.4-r6",), Severity.LOW, "CWE-1325",
+             "openssl: Unbounded memory growth with session handling in TLSv1.3"),
+    Advisory("CVE-2024-4603", "libcrypto3", "3.1.4-r6", ("3.1.5-r0",), Severity.MEDIUM, "CWE-834",
+             "openssl: Excessive time spent checking DSA keys and parameters"),
+    Advisory("CVE-2024-6119", "libssl3", "3.1.6-r0", ("3.1.7-r0",), Severity.HIGH, "CWE-843",
+             "openssl: Possible denial of service in X.509 name checks"),
+    Advisory("CVE-2024-5535", "libcrypto3", "3.1.5-r0", ("3.1.6-r0",), Severity.CRITICAL, "CWE-200",
+             "openssl: SSL_select_next_proto buffer overread"),
+    Advisory("CVE-2023-42363", "busybox", "1.36.1-r15", ("1.36.1-r17",), Severity.MEDIUM, "CWE-416",
+             "busybox: use-after-free in awk"),
+    Advisory("CVE-2023-42366", "busybox", "1.36.1-r15", ("1.36.1-r16",), Severity.MEDIUM, "CWE-122",
+             "busybox: a heap-buffer-overflow"),
+    Advisory("CVE-2024-45491", "expat", "2.6.2-r0", ("2.6.3-r0",), Severity.CRITICAL, "CWE-190",
+             "libexpat: Integer Overflow or Wraparound"),
+    Advisory("CVE-2024-45492", "expat", "2.6.2-r0", ("2.6.3-r0",), Severity.HIGH, "CWE-190",
+             "libexpat: integer overflow"),
+    Advisory("CVE-2024-2398", "curl", "8.5.0-r0", ("8.7.1-r0",), Severity.MEDIUM, "CWE-772",
+             "curl: HTTP/2 push headers memory-leak"),
+    Advisory("CVE-2024-2004", "curl", "8.5.0-r0", ("8.7.1-r0",), Severity.LOW, "CWE-434",
+             "curl: Usage of disabled protocol"),
+    Advisory("CVE-2023-39325", "golang.org/x/net", "v0.15.0", ("0.17.0",), Severity.HIGH, "CWE-770",
+             "golang: net/http, x/net/http2: rapid stream resets can cause excessive work (CVE-2023-44487)", go=True),
+    Advisory("CVE-2023-45288", "golang.org/x/net", "v0.17.0", ("0.23.0",), Severity.MEDIUM, "CWE-400",
+             "golang: net/http, x/net/http2: unlimited number of CONTINUATION frames causes DoS", go=True),
+    Advisory("CVE-2024-24790", "stdlib", "1.21.5", ("1.21.11", "1.22.4"), Severity.CRITICAL, "CWE-115",
+             "golang: net/netip: Unexpected behavior from Is methods for IPv4-mapped IPv6 addresses", go=True),
+    Advisory("CVE-2024-24791", "stdlib", "1.21.5", ("1.21.12", "1.22.5"), Severity.HIGH, "CWE-400",
+             "net/http: Denial of service due to improper 100-continue handling in net/http", go=True),
+    Advisory("CVE-2023-48795", "golang.org/x/crypto", "v0.14.0", ("0.17.0",), Severity.MEDIUM, "CWE-354",
+             "ssh: Prefix truncation attack on Binary Packet Protocol (BPP)", go=True),
 ]
 
 SNYK_ADVISORIES = [
-    Advisory("SNYK-JS-LODASH-567746", "lodash", "4.17.15", ("4.17.19",), Severity.HIGH, "Prototype Pollution", "CWE-1321", "CVE-2020-8203"),
-    Advisory("SNYK-JS-PROTOBUFJS-5756498", "protobufjs", "7.2.3", ("6.11.4", "7.2.5"), Severity.CRITICAL, "Prototype Pollution", "CWE-1321", "CVE-2023-36665"),
-    Advisory("SNYK-JS-AXIOS-6032459", "axios", "1.5.1", ("0.28.0", "1.6.0"), Severity.MEDIUM, "Cross-site Request Forgery (CSRF)", "CWE-352", "CVE-2023-45857"),
-    Advisory("SNYK-JS-SEMVER-3247795", "semver", "7.5.1", ("5.7.2", "6.3.1", "7.5.2"), Severity.MEDIUM, "Regular Expression Denial of Service (ReDoS)", "CWE-1333", "CVE-2022-25883"),
-    Advisory("SNYK-JS-JSONWEBTOKEN-3180026", "jsonwebtoken", "8.5.1", ("9.0.0",), Severity.MEDIUM, "Improper Restriction of Security Token Assignment", "CWE-287", "CVE-2022-23540"),
-    Advisory("SNYK-JS-FOLLOWREDIRECTS-6141137", "follow-redirects", "1.15.3", ("1.15.4",), Severity.MEDIUM, "Improper Input Validation", "CWE-20", "CVE-2023-26159"),
-    Advisory("SNYK-JS-WS-7266574", "ws", "8.13.0", ("7.5.10", "8.17.1"), Severity.HIGH, "Denial of Service (DoS)", "CWE-476", "CVE-2024-37890"),
-    Advisory("SNYK-JS-EXPRESS-7926867", "express", "4.18.2", ("4.20.0", "5.0.0"), Severity.MEDIUM, "Cross-site Scripting", "CWE-79", "CVE-2024-43796"),
-    Advisory("SNYK-JS-BRACES-6838727", "braces", "3.0.2", ("3.0.3",), Severity.HIGH, "Excessive Platform Resource Consumption within a Loop", "CWE-1050", "CVE-2024-4068"),
-    Advisory("SNYK-JS-PATHTOREGEXP-7925106", "path-to-regexp", "0.1.7", ("0.1.10", "1.9.0", "3.3.0", "6.3.0", "8.0.0"), Severity.HIGH, "Regular Expression Denial of Service (ReDoS)", "CWE-1333", "CVE-2024-45296"),
-    Advisory("SNYK-JS-IP-6240864", "ip", "2.0.0", ("1.1.9", "2.0.1"), Severity.LOW, "Server-side Request Forgery (SSRF)", "CWE-918", "CVE-2023-42282"),
-    Advisory("SNYK-JS-XML2JS-5414874", "xml2js", "0.4.23", ("0.5.0",), Severity.MEDIUM, "Prototype Pollution", "CWE-1321", "CVE-2023-0842"),
-    Advisory("SNYK-JS-ELLIPTIC-8187303", "elliptic", "6.5.7", ("6.6.0",), Severity.CRITICAL, "Improper Verification of Cryptographic Signature", "CWE-347", "CVE-2024-48949"),
-    Advisory("SNYK-JS-CROSSSPAWN-8303230", "cross-spawn", "7.0.3", ("6.0.6", "7.0.5"), Severity.HIGH, "Regular Expression Denial of Service (ReDoS)", "CWE-1333", "CVE-2024-21538"),
-    Advisory("SNYK-JS-TOUGHCOOKIE-5672873", "tough-cookie", "4.1.2", ("4.1.3",), Severity.MEDIUM, "Prototype Pollution", "CWE-1321", "CVE-2023-26136"),
+    Advisory("SNYK-JS-LODASH-567746", "lodash", "4.17.15", ("4.17.19",), Severity.HIGH, "CWE-1321",
+             "Prototype Pollution", "CVE-2020-8203"),
+    Advisory("SNYK-JS-PROTOBUFJS-5756498", "protobufjs", "7.2.3", ("6.11.4", "7.2.5"), Severity.CRITICAL, "CWE-1321",
+             "Prototype Pollution", "CVE-2023-36665"),
+    Advisory("SNYK-JS-AXIOS-6032459", "axios", "1.5.1", ("0.28.0", "1.6.0"), Severity.MEDIUM, "CWE-352",
+             "Cross-site Request Forgery (CSRF)", "CVE-2023-45857"),
+    Advisory("SNYK-JS-SEMVER-3247795", "semver", "7.5.1", ("5.7.2", "6.3.1", "7.5.2"), Severity.MEDIUM, "CWE-1333",
+             "Regular Expression Denial of Service (ReDoS)", "CVE-2022-25883"),
+    Advisory("SNYK-JS-JSONWEBTOKEN-3180026", "jsonwebtoken", "8.5.1", ("9.0.0",), Severity.MEDIUM, "CWE-287",
+             "Improper Restriction of Security Token Assignment", "CVE-2022-23540"),
+    Advisory("SNYK-JS-FOLLOWREDIRECTS-6141137", "follow-redirects", "1.15.3", ("1.15.4",), Severity.MEDIUM, "CWE-20",
+             "Improper Input Validation", "CVE-2023-26159"),
+    Advisory("SNYK-JS-WS-7266574", "ws", "8.13.0", ("7.5.10", "8.17.1"), Severity.HIGH, "CWE-476",
+             "Denial of Service (DoS)", "CVE-2024-37890"),
+    Advisory("SNYK-JS-EXPRESS-7926867", "express", "4.18.2", ("4.20.0", "5.0.0"), Severity.MEDIUM, "CWE-79",
+             "Cross-site Scripting", "CVE-2024-43796"),
+    Advisory("SNYK-JS-BRACES-6838727", "braces", "3.0.2", ("3.0.3",), Severity.HIGH, "CWE-1050",
+             "Excessive Platform Resource Consumption within a Loop", "CVE-2024-4068"),
+    Advisory("SNYK-JS-PATHTOREGEXP-7925106", "path-to-regexp", "0.1.7", ("0.1.10", "3.3.0", "8.0.0"), Severity.HIGH, "CWE-1333",
+             "Regular Expression Denial of Service (ReDoS)", "CVE-2024-45296"),
+    Advisory("SNYK-JS-IP-6240864", "ip", "2.0.0", ("1.1.9", "2.0.1"), Severity.LOW, "CWE-918",
+             "Server-side Request Forgery (SSRF)", "CVE-2023-42282"),
+    Advisory("SNYK-JS-XML2JS-5414874", "xml2js", "0.4.23", ("0.5.0",), Severity.MEDIUM, "CWE-1321",
+             "Prototype Pollution", "CVE-2023-0842"),
+    Advisory("SNYK-JS-ELLIPTIC-8187303", "elliptic", "6.5.7", ("6.6.0",), Severity.CRITICAL, "CWE-347",
+             "Improper Verification of Cryptographic Signature", "CVE-2024-48949"),
+    Advisory("SNYK-JS-CROSSSPAWN-8303230", "cross-spawn", "7.0.3", ("6.0.6", "7.0.5"), Severity.HIGH, "CWE-1333",
+             "Regular Expression Denial of Service (ReDoS)", "CVE-2024-21538"),
+    Advisory("SNYK-JS-TOUGHCOOKIE-5672873", "tough-cookie", "4.1.2", ("4.1.3",), Severity.MEDIUM, "CWE-1321",
+             "Prototype Pollution", "CVE-2023-26136"),
 ]
 
+GO_SOURCE = {"ID": "ghsa", "Name": "GitHub Security Advisory Go", "URL": "https://github.com/advisories?query=type%3Areviewed+ecosystem%3Ago"}
+ALPINE_SOURCE = {"ID": "alpine", "Name": "Alpine Secdb", "URL": "https://secdb.alpinelinux.org/"}
+SNYK_POLICY = "# Snyk (https://snyk.io) policy file, patches or ignores known vulnerabilities.\nversion: v1.25.0\nignore: {}\npatch: {}\n"
 TRIVY_SEVERITY = {Severity.CRITICAL: "CRITICAL", Severity.HIGH: "HIGH", Severity.MEDIUM: "MEDIUM", Severity.LOW: "LOW"}
 CVSS_SCORE = {Severity.CRITICAL: 9.8, Severity.HIGH: 7.5, Severity.MEDIUM: 5.3, Severity.LOW: 3.7}
 SECRET_RULES = [
@@ -161,8 +198,7 @@ def _trivy_vulnerability(advisory, layer):
         "Layer": layer,
         "SeveritySource": "ghsa" if advisory.go else "nvd",
         "PrimaryURL": f"https://avd.aquasec.com/nvd/{advisory.vulnerability_id.lower()}",
-        "DataSource": {"ID": "ghsa", "Name": "GitHub Security Advisory Go", "URL": "https://github.com/advisories?query=type%3Areviewed+ecosystem%3Ago"}
-        if advisory.go else {"ID": "alpine", "Name": "Alpine Secdb", "URL": "https://secdb.alpinelinux.org/"},
+        "DataSource": GO_SOURCE if advisory.go else ALPINE_SOURCE,
         "Title": advisory.title,
         "Description": f"{advisory.title}.",
         "Severity": TRIVY_SEVERITY[advisory.severity],
@@ -232,7 +268,7 @@ def _snyk_result(service, advisories):
         "ok": not advisories,
         "dependencyCount": 600 + 37 * len(service.slug),
         "org": service.domain.company.slug,
-        "policy": "# Snyk (https://snyk.io) policy file, patches or ignores known vulnerabilities.\nversion: v1.25.0\nignore: {}\npatch: {}\n",
+        "policy": SNYK_POLICY,
         "isPrivate": True,
         "packageManager": "npm",
         "ignoreSettings": None,
@@ -290,7 +326,8 @@ def scanners_demo(companies, start, end, seed):
                 trivy = _episodes(rng, TRIVY_ADVISORIES, start, end)
                 for scanned_at in _scan_times(rng, start, end, VULNERABILITY_SCAN_DAYS):
                     # Trivy's report carries its own scan time (CreatedAt).
-                    _apply(service, Scanner.TRIVY, _trivy_report(service, image_id, _present(trivy, scanned_at), scanned_at), None, counts)
+                    report = _trivy_report(service, image_id, _present(trivy, scanned_at), scanned_at)
+                    _apply(service, Scanner.TRIVY, report, None, counts)
                 snyk = _episodes(rng, SNYK_ADVISORIES, start, end)
                 for scanned_at in _scan_times(rng, start, end, VULNERABILITY_SCAN_DAYS):
                     _apply(service, Scanner.SNYK, _snyk_result(service, _present(snyk, scanned_at)), scanned_at, counts)

@@ -29,6 +29,9 @@ TRIVY_SEVERITIES = {
 }
 SNYK_SEVERITIES = {severity.value: severity for severity in Severity}
 MAX_LINE = 2**31 - 1  # what a PositiveIntegerField holds on every database
+# What each column holds: a longer identifier is refused, a longer title or description shortened.
+VULNERABILITY_LENGTHS = {field.name: field.max_length for field in Vulnerability._meta.fields if field.max_length}
+SECRET_LENGTHS = {field.name: field.max_length for field in SecretFinding._meta.fields if field.max_length}
 
 
 class VulnerabilityRow(NamedTuple):
@@ -94,10 +97,6 @@ def _array(value, path, *, optional=False):
     if not isinstance(value, list):
         _refuse(path, f"Expected an array, got {_json_type(value)}.")
     return value
-
-
-def _max_length(model, field):
-    return model._meta.get_field(field).max_length
 
 
 def _text(item, key, path, *, max_length, required=True, truncate=False):
@@ -174,12 +173,14 @@ def parse_trivy(payload):
             if severity not in TRIVY_SEVERITIES:
                 _refuse(f"{where}.Severity", f"{json.dumps(severity)} is not one of {', '.join(TRIVY_SEVERITIES)}.")
             row = VulnerabilityRow(
-                vulnerability_id=_text(found, "VulnerabilityID", where, max_length=_max_length(Vulnerability, "vulnerability_id")),
-                package=_text(found, "PkgName", where, max_length=_max_length(Vulnerability, "package")),
-                installed_version=_text(found, "InstalledVersion", where, required=False, max_length=_max_length(Vulnerability, "installed_version")),
-                fixed_version=_text(found, "FixedVersion", where, required=False, max_length=_max_length(Vulnerability, "fixed_version")),
+                vulnerability_id=_text(found, "VulnerabilityID", where, max_length=VULNERABILITY_LENGTHS["vulnerability_id"]),
+                package=_text(found, "PkgName", where, max_length=VULNERABILITY_LENGTHS["package"]),
+                installed_version=_text(
+                    found, "InstalledVersion", where, required=False, max_length=VULNERABILITY_LENGTHS["installed_version"]
+                ),
+                fixed_version=_text(found, "FixedVersion", where, required=False, max_length=VULNERABILITY_LENGTHS["fixed_version"]),
                 severity=TRIVY_SEVERITIES[severity],
-                title=_text(found, "Title", where, required=False, truncate=True, max_length=_max_length(Vulnerability, "title")),
+                title=_text(found, "Title", where, required=False, truncate=True, max_length=VULNERABILITY_LENGTHS["title"]),
                 aliases="",
             )
             # A package found in several targets (two lock files, two layers) is one vulnerability.
@@ -196,13 +197,13 @@ def _snyk_row(found, where):
         _refuse(f"{where}.severity", f"{json.dumps(severity)} is not one of {', '.join(SNYK_SEVERITIES)}.")
     identifiers = _object(found.get("identifiers") or {}, f"{where}.identifiers")
     return VulnerabilityRow(
-        vulnerability_id=_text(found, "id", where, max_length=_max_length(Vulnerability, "vulnerability_id")),
-        package=_text(found, "packageName", where, max_length=_max_length(Vulnerability, "package")),
-        installed_version=_text(found, "version", where, required=False, max_length=_max_length(Vulnerability, "installed_version")),
-        fixed_version=", ".join(_strings(found, "fixedIn", where))[: _max_length(Vulnerability, "fixed_version")],
+        vulnerability_id=_text(found, "id", where, max_length=VULNERABILITY_LENGTHS["vulnerability_id"]),
+        package=_text(found, "packageName", where, max_length=VULNERABILITY_LENGTHS["package"]),
+        installed_version=_text(found, "version", where, required=False, max_length=VULNERABILITY_LENGTHS["installed_version"]),
+        fixed_version=", ".join(_strings(found, "fixedIn", where))[: VULNERABILITY_LENGTHS["fixed_version"]],
         severity=SNYK_SEVERITIES[severity],
-        title=_text(found, "title", where, required=False, truncate=True, max_length=_max_length(Vulnerability, "title")),
-        aliases=", ".join(_strings(identifiers, "CVE", f"{where}.identifiers"))[: _max_length(Vulnerability, "aliases")],
+        title=_text(found, "title", where, required=False, truncate=True, max_length=VULNERABILITY_LENGTHS["title"]),
+        aliases=", ".join(_strings(identifiers, "CVE", f"{where}.identifiers"))[: VULNERABILITY_LENGTHS["aliases"]],
     )
 
 
@@ -262,15 +263,15 @@ def parse_gitleaks(payload):
         line = finding.get("StartLine")
         if not isinstance(line, int) or isinstance(line, bool) or not 0 <= line <= MAX_LINE:
             _refuse(f"{where}.StartLine", f"Expected a line number, got {json.dumps(line)}.")
-        rule_id = _text(finding, "RuleID", where, max_length=_max_length(SecretFinding, "rule_id"))
-        file = _text(finding, "File", where, max_length=_max_length(SecretFinding, "file"))
-        commit = _text(finding, "Commit", where, required=False, max_length=_max_length(SecretFinding, "commit"))
+        rule_id = _text(finding, "RuleID", where, max_length=SECRET_LENGTHS["rule_id"])
+        file = _text(finding, "File", where, max_length=SECRET_LENGTHS["file"])
+        commit = _text(finding, "Commit", where, required=False, max_length=SECRET_LENGTHS["commit"])
         # Gitleaks' own fingerprint when the report has none (older versions): commit:file:rule:line.
-        fingerprint = _text(finding, "Fingerprint", where, required=False, max_length=_max_length(SecretFinding, "fingerprint"))
+        fingerprint = _text(finding, "Fingerprint", where, required=False, max_length=SECRET_LENGTHS["fingerprint"])
         row = SecretRow(
             fingerprint=fingerprint or ":".join(part for part in (commit, file, rule_id, str(line)) if part),
             rule_id=rule_id,
-            description=_text(finding, "Description", where, required=False, truncate=True, max_length=_max_length(SecretFinding, "description")),
+            description=_text(finding, "Description", where, required=False, truncate=True, max_length=SECRET_LENGTHS["description"]),
             file=file,
             line=line,
             commit=commit,

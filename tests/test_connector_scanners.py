@@ -344,6 +344,16 @@ def test_the_admin_upload_page_shows_what_is_wrong_with_a_report(superuser, serv
     assert not Vulnerability.objects.exists()
 
 
+def test_auditors_see_the_findings_in_the_admin_but_not_the_upload_page(service):
+    browser = Client()
+    browser.force_login(member_of(roles.AUDITORS))
+
+    findings = browser.get("/admin/security/secretfinding/")
+
+    assert findings.status_code == 200 and b"Upload a scan report" not in findings.content
+    assert browser.get("/admin/security/vulnerability/upload/").status_code == 403
+
+
 # --- Demo -------------------------------------------------------------------------------------------------------
 
 
