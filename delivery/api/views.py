@@ -1,0 +1,29 @@
+from rest_framework import exceptions
+
+from connectors.api.views import SignedWebhookView
+from connectors.choices import IntegrationKind
+from connectors.signatures import GITHUB_HEADER, github_signature_valid
+from delivery import github
+
+DELIVERY_HEADER = "X-GitHub-Delivery"
+EVENT_HEADER = "X-GitHub-Event"
+
+
+class GitHubWebhookView(SignedWebhookView):
+    """
+    A GitHub organisation's or repository's webhook (content type application/json), signed with the
+    integration's secret. Each delivery is kept once per X-GitHub-Delivery and applied by delivery.github.
+    """
+
+    kind = IntegrationKind.GITHUB
+    signature_header = GITHUB_HEADER
+    signature_valid = staticmethod(github_signature_valid)
+
+    def deliver(self, request, integration, payload):
+        headers = {name: request.headers.get(name, "").strip() for name in (DELIVERY_HEADER, EVENT_HEADER)}
+        missing = {name: ["GitHub sends this header with every delivery."] for name, value in headers.items() if not value}
+        if missing:
+            raise exceptions.ValidationError(missing)
+        return github.receive_delivery(
+            integration, delivery_id=headers[DELIVERY_HEADER], event_type=headers[EVENT_HEADER], payload=payload
+        )
