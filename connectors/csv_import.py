@@ -57,11 +57,6 @@ class CsvKind:
     def add_permission(self):
         return f"{self.model._meta.app_label}.add_{self.model._meta.model_name}"
 
-    @property
-    def columns(self):
-        """The schema's columns: name -> required."""
-        return {column: field.required for column, field in self.row_schema().fields.items()}
-
 
 KINDS: dict[str, CsvKind] = {}
 
@@ -106,7 +101,7 @@ class LineErrors:
 def decode(content):
     """The file's text: UTF-8 with an optional BOM. Anything else is refused naming the line."""
     if len(content) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": f"The file has {len(content)} bytes; at most {MAX_UPLOAD_BYTES} per upload: split it by period."})
+        raise ValidationError({"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it by period."})
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -131,7 +126,7 @@ def read_rows(text, kind):
     for line, cells in _records(records, errors):
         if not any(cell.strip() for cell in cells):
             continue
-        if len(cells) > len(header):
+        if any(cell.strip() for cell in cells[len(header):]):
             errors.add(line, None, f"{len(cells)} values, but the header names {len(header)} columns.")
             continue
         row = _validated_row(schema, fields, dict(zip(header, cells)), line, errors)

@@ -11,6 +11,7 @@ from connectors.csv_import import CsvKind, register
 from .models import ActiveUser, FeatureFlagEvaluation
 
 RESULTS = {"enabled": True, "disabled": False}
+MAX_COUNT = 2**63 - 1  # the largest count the database stores
 
 
 class ActiveUserRow(serializers.Serializer):
@@ -28,8 +29,8 @@ class FeatureFlagEvaluationRow(serializers.Serializer):
     flag_key = serializers.CharField(max_length=200)
     variation = serializers.CharField(max_length=200)
     result = serializers.ChoiceField(choices=list(RESULTS))
-    evaluations = serializers.IntegerField(min_value=0)
-    contexts = serializers.IntegerField(min_value=0)
+    evaluations = serializers.IntegerField(min_value=0, max_value=MAX_COUNT)
+    contexts = serializers.IntegerField(min_value=0, max_value=MAX_COUNT)
 
     def validate(self, attrs):
         if attrs["contexts"] > attrs["evaluations"]:

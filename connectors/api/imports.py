@@ -1,4 +1,5 @@
 """`POST /api/imports/<kind>/?company=<slug>`: a CSV export uploaded as a text/csv body or a multipart `file`."""
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -32,13 +33,21 @@ class ImportResultSerializer(ReceivedSerializer):
         return rows_applied(received)
 
 
+class CsvImportSchema(AutoSchema):
+    """The view's description followed by its kind's file format."""
+
+    def get_description(self):
+        return f"{super().get_description()}\n\n{KINDS[self.view.kind].help_text}"
+
+
 class CsvImportView(APIView):
     """
-    Import one CSV file of `kind` for the company `?company=<slug>`: all rows or none (a 400 lists every
-    bad line and column), once (the same file again changes nothing and answers 200), kept as a source
-    event. Needs a token whose user may add the kind's rows (the Data sources group).
+    Import one CSV file for the company `?company=<slug>`: all rows or none (a 400 lists every bad line and
+    column, line 1 being the header), once (the same file again changes nothing and answers 200), kept as a
+    source event. Needs a token whose user may add the imported rows (the Data sources group).
     """
 
+    schema = CsvImportSchema()
     permission_classes = [*APIView.permission_classes, IngestPermission]
     parser_classes = [CsvBodyParser, MultiPartParser]
     kind = None  # set by the URL: a name registered in connectors.csv_import
@@ -72,12 +81,13 @@ class CsvImportView(APIView):
         return company
 
     def _content(self, request):
-        if isinstance(request.data, bytes):
-            content = request.data
-        elif "file" in request.FILES:
+        if request.content_type.startswith("multipart/"):
+            if "file" not in request.FILES:
+                raise ValidationError({"file": ["Send the CSV file as the multipart field 'file'."]})
             content = request.FILES["file"].read(MAX_UPLOAD_BYTES + 1)
         else:
-            raise ValidationError({"file": ["Send the CSV as a text/csv body or as the multipart field 'file'."]})
+            # An empty text/csv body is not parsed at all: no data.
+            content = request.data if isinstance(request.data, bytes) else b""
         if not content:
             raise ValidationError({"file": ["The file is empty."]})
         return content
