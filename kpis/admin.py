@@ -27,7 +27,7 @@ from companyos.admin import ReadOnlyAdmin
 from . import services
 from .choices import ProposalStatus, ReviewOutcome
 from .history import HistoricalKpiDefinition, change_log, revert_preview
-from .models import KpiChangeProposal, KpiDefinition, KpiReview, Observation, ReviewReminder
+from .models import KpiChangeProposal, KpiDefinition, KpiReview, Observation, PrometheusCollection, ReviewReminder
 from .permissions import may_change_definition, may_decide_proposals
 
 EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.editable}
@@ -139,6 +139,7 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
         (None, {"fields": ["slug", "name", "description", "formula", "units", "direction", "data_sources"]}),
         ("Targets", {"fields": ["target", "critical_threshold", "targets", "breach_after"]}),
         ("Scoring", {"fields": ["dimension", "weight"]}),
+        ("Prometheus", {"fields": ["promql", "prometheus", "prometheus_collection_status"]}),
         (
             "Governance",
             {"fields": ["status", "visibility", "owner", "owner_role", "review_cadence", "last_reviewed_at", "next_review_due", "retention_class"]},
@@ -160,8 +161,28 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
             return self.fieldsets
         return [*self.fieldsets, self.change_control_fieldset]
 
+    @admin.display(description="Collection")
+    def prometheus_collection_status(self, kpi):
+        """How the hourly collection went last, with the response it last kept (connectors.prometheus)."""
+        collection = PrometheusCollection.objects.filter(kpi=kpi).select_related("last_event").first() if kpi.pk else None
+        if collection is None:
+            return "Not collected yet." if kpi.prometheus_id else "Not collected: no Prometheus is chosen."
+        lines = [f"Last success: {_when(collection.last_success_at)}."]
+        if collection.consecutive_failures:
+            lines.append(f"Failing: {collection.consecutive_failures} failure(s) in a row.")
+        if collection.last_error_at:
+            lines.append(f"Last error at {_when(collection.last_error_at)}: {collection.last_error}")
+        status = format_html_join("", "{}<br>", ((line,) for line in lines))
+        event = collection.last_event
+        if event is None:
+            return status
+        link = reverse("admin:connectors_sourceevent_change", args=[event.pk])
+        detail = f": {event.detail}" if event.detail else ""
+        return format_html('{}Last response: <a href="{}">{}</a> ({}{})', status, link, event.delivery_id,
+                           event.get_status_display().lower(), detail)
+
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["last_reviewed_at", "next_review_due"]
+        readonly = ["last_reviewed_at", "next_review_due", "prometheus_collection_status"]
         if obj is not None:
             readonly.append("slug")
         if not request.user.is_superuser:
@@ -272,6 +293,10 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/kpis/kpidefinition/mark_reviewed.html", context)
+
+
+def _when(moment):
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}" if moment else "never"
 
 
 def _proposal_message(proposal, what):

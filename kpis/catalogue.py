@@ -17,11 +17,12 @@ from .models import KpiDefinition
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 LOAD_REASON = "Loaded from the KPI catalogue"
-# Catalogue keys that are not model fields as written: lists joined into text, durations parsed.
+# The model fields a catalogue entry may set (lists are joined into text, durations parsed). Not `prometheus`:
+# which server to query is per deployment, so a catalogue expression is not collected until one is chosen.
 CATALOGUE_FIELDS = {
     "slug", "name", "description", "formula", "units", "direction", "target", "critical_threshold", "targets",
     "data_sources", "visibility", "owner_role", "review_cadence", "dimension", "weight", "status", "breach_after",
-    "retention_class",
+    "retention_class", "promql",
 }
 
 

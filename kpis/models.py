@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from connectors.choices import IntegrationKind
 from incidents.choices import Severity
 
 from .choices import (
@@ -107,6 +108,22 @@ class KpiDefinition(models.Model):
         default=datetime.timedelta(0), help_text="How long the value must stay beyond critical before a breach opens."
     )
     retention_class = models.CharField(max_length=16, choices=RetentionClass.choices, default=RetentionClass.BUSINESS)
+    promql = models.TextField(
+        "PromQL",
+        blank=True,
+        help_text="An expression whose series are this KPI's values in Prometheus base units (a 0-1 ratio is stored "
+        "x 100 for % units, seconds as the KPI's minutes, hours, days or months), scoped by their company, domain and "
+        "service labels. Without a Prometheus it is not collected; the rules file still records it.",
+    )
+    prometheus = models.ForeignKey(
+        "connectors.Integration",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        limit_choices_to={"kind": IntegrationKind.PROMETHEUS},
+        related_name="kpi_definitions",
+        help_text="The Prometheus the PromQL is evaluated on, hourly.",
+    )
     last_reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
     next_review_due = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -145,6 +162,7 @@ class KpiDefinition(models.Model):
             errors["critical_threshold"] = message
         if self.is_scored and (self.target is None or self.critical_threshold is None):
             errors["target"] = "A KPI with a dimension and a weight needs both a target and a critical threshold."
+        errors.update(self._prometheus_errors())
         targets_message = self._targets_error()
         if targets_message:
             errors["targets"] = targets_message
@@ -167,6 +185,23 @@ class KpiDefinition(models.Model):
             if message:
                 return message
         return None
+
+    def _prometheus_errors(self):
+        """A Prometheus needs an expression to evaluate; an expression alone is kept, not collected."""
+        # Imported here: the registry's modules import this one.
+        from .calculators import CALCULATORS
+
+        if self.prometheus_id is None:
+            return {}
+        if not self.promql.strip():
+            return {"promql": "A Prometheus data source needs the PromQL expression to evaluate on it."}
+        if self.prometheus.kind != IntegrationKind.PROMETHEUS:
+            return {"prometheus": f"'{self.prometheus}' is not a Prometheus integration."}
+        if self.slug in CALCULATORS:
+            return {
+                "prometheus": f"'{self.slug}' is computed by its calculator; values from Prometheus would compete with it."
+            }
+        return {}
 
     def save(self, *args, **kwargs):
         if self.review_cadence:
@@ -255,6 +290,26 @@ class Observation(models.Model):
 
     def __str__(self):
         return f"{self.kpi_id} {self.observed_at:%Y-%m-%d %H:%M} = {self.value}"
+
+
+class PrometheusCollection(models.Model):
+    """
+    How the hourly collection of a definition's PromQL went last: kept beside the definition rather than on
+    it, so the definition's history records changes, not every run. Each evaluation's response is its
+    SourceEvent; `last_event` is the latest one, success or failure.
+    """
+
+    kpi = models.OneToOneField(KpiDefinition, on_delete=models.CASCADE, related_name="prometheus_collection")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_event = models.ForeignKey(
+        "connectors.SourceEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"Prometheus collection of {self.kpi.slug}"
 
 
 class ReviewReminder(models.Model):

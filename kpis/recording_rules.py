@@ -2,8 +2,9 @@
 The Prometheus rules file built from the registry (`manage.py kpi recording-rules`).
 
 Three groups, all `companyos:*` series as the health model names them:
-- KPI recording rules: the health model's own expressions over the source metrics (SLO budgets, billing,
-  CUR, DORA counters), one per KPI that the model gives a rule for;
+- KPI recording rules: a definition's PromQL (see catalogue.yaml), recorded under the health model's series
+  name for that KPI, so an owner's change to the expression changes the rule too; plus the health model's
+  rules for series a KPI's PromQL reads (active tenants, cost per MAU, whose month-over-month change is the KPI);
 - score rules: the portal's own exported scores (`companyos_dimension_score`, see /metrics) recorded as
   `companyos:<dimension>:score:gauge`, and the composite weighted by the dimension weights in force;
 - alert rules: a KPI's critical threshold and breach duration from its definition, so an owner's change
@@ -12,53 +13,34 @@ Three groups, all `companyos:*` series as the health model names them:
 from kpis.choices import Dimension, Direction, Units
 from kpis.models import KpiDefinition
 
-# The health model's recording rules, by the slug of the KPI they record.
-KPI_RECORDING_RULES = {
-    "slo-attainment": (
-        "companyos:service:slo_attainment:ratio",
-        "1 - (\n  sum by (service) (slo:error_budget_consumed:ratio)\n  /\n"
-        "  sum by (service) (slo:error_budget_total:ratio)\n)",
-    ),
+# The health model's series that record a KPI's value, by the slug of the KPI whose PromQL they record.
+KPI_SERIES = {
+    "slo-attainment": "companyos:service:slo_attainment:ratio",
+    "error-budget-burn-rate": "companyos:service:error_budget_burn_rate:ratio",
+    "feature-adoption-rate": "companyos:product:feature_adoption:ratio",
+    "gross-margin": "companyos:finops:gross_margin:ratio",
+    "net-revenue-retention": "companyos:finops:nrr:ratio",
+    "deployment-frequency": "companyos:dora:deployment_frequency:rate",
+    "lead-time-for-changes": "companyos:dora:lead_time:seconds",
+    "change-failure-rate": "companyos:dora:change_failure_rate:ratio",
+    "mttr": "companyos:dora:mttr:seconds",
+}
+
+# The health model's rules for series that are not a KPI's value but what its PromQL reads, by that KPI's slug.
+INPUT_RULES = {
     "active-tenants": (
         "companyos:product:active_tenants:count",
         'count(count by (tenant_id) (session_events_total{event="active"}))',
-    ),
-    "feature-adoption-rate": (
-        "companyos:product:feature_adoption:ratio",
-        'sum(feature_flag_evaluations_total{result="enabled"}) by (feature)\n/\n'
-        "sum(feature_flag_evaluations_total) by (feature)",
     ),
     "infra-cost-per-active-unit": (
         "companyos:finops:cost_per_mau:usd",
         'sum(aws_cur_cost_usd{service=~"EC2|EKS|RDS|ElastiCache"})\n/\n'
         "companyos:product:monthly_active_users:count",
     ),
-    "gross-margin": (
-        "companyos:finops:gross_margin:ratio",
-        "(sum(billing_revenue_usd) - sum(aws_cur_cost_usd))\n/\nsum(billing_revenue_usd)",
-    ),
-    "net-revenue-retention": (
-        "companyos:finops:nrr:ratio",
-        '(\n  sum(billing_revenue_usd{period="current"})\n  + sum(billing_expansion_usd)\n'
-        '  - sum(billing_churn_usd)\n) / sum(billing_revenue_usd{period="previous"})',
-    ),
-    "deployment-frequency": (
-        "companyos:dora:deployment_frequency:rate",
-        "sum(increase(deployment_total[24h])) by (team)",
-    ),
-    "lead-time-for-changes": (
-        "companyos:dora:lead_time:seconds",
-        "histogram_quantile(0.50,\n  sum(rate(commit_to_deploy_seconds_bucket[7d])) by (le, team)\n)",
-    ),
-    "change-failure-rate": (
-        "companyos:dora:change_failure_rate:ratio",
-        "sum(increase(deployment_failures_total[30d])) by (team)\n/\n"
-        "sum(increase(deployment_total[30d])) by (team)",
-    ),
-    "mttr": ("companyos:dora:mttr:seconds", "avg(incident_resolution_seconds) by (team)"),
 }
 
-# Series whose alert the health model defines, by KPI slug; values come from the exported KPI values.
+# Series whose alert the health model defines, by KPI slug; recorded from the KPI's PromQL or, without one,
+# from the KPI values the portal exports.
 KPI_ALERTS = {
     "error-budget-burn-rate": ("SLOBudgetBurning", "companyos:service:error_budget_burn_rate:ratio", "warning"),
     "slo-attainment": ("SLOBudgetExhausted", "companyos:service:slo_attainment:ratio", "critical"),
@@ -104,15 +86,18 @@ def build_rules(dimension_weights):
     """The rules file as a dict ready for YAML. `dimension_weights` maps dimension -> weight in percent."""
     definitions = {kpi.slug: kpi for kpi in KpiDefinition.objects.active()}
     kpi_rules = [
-        {"record": record, "expr": expr, "labels": {"kpi": slug}}
-        for slug, (record, expr) in KPI_RECORDING_RULES.items()
-        if slug in definitions
+        {"record": record, "expr": definitions[slug].promql.strip(), "labels": {"kpi": slug}}
+        for slug, record in KPI_SERIES.items()
+        if slug in definitions and definitions[slug].promql.strip()
     ]
+    kpi_rules += [{"record": record, "expr": expr} for slug, (record, expr) in INPUT_RULES.items() if slug in definitions]
+    recorded = {rule["record"] for rule in kpi_rules}
+    # An alerted series no PromQL records is recorded from the KPI values the portal exports.
     exported_kpi_rules = [
         {"record": series, "expr": f'max by (company) (companyos_kpi_value{{slug="{slug}"}})'
          + (" / 100" if series.endswith(":ratio") and definitions[slug].units == Units.PERCENT else "")}
         for slug, (_, series, _) in KPI_ALERTS.items()
-        if slug in definitions and series not in {record for record, _ in KPI_RECORDING_RULES.values()}
+        if slug in definitions and series not in recorded
     ]
     score_rules = [
         {"record": series, "expr": f'max by (company) (companyos_dimension_score{{dimension="{dimension}"}})'}

@@ -125,6 +125,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=0),
         "options": {"expires": 6 * 3600},
     },
+    # KPIs with a PromQL, evaluated at the start of the hour (a few minutes in, so its rules have run).
+    "collect-prometheus-kpis": {
+        "task": "connectors.tasks.collect_prometheus_kpis",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 50 * 60},
+    },
     # Breaches of today so far; the nightly chain evaluates the whole previous day after its snapshots.
     "start-breach-evaluation": {
         "task": "scoring.tasks.start_breach_evaluation",

@@ -1,0 +1,119 @@
+"""
+Demo data of the Prometheus connector: what a Prometheus serving the demo companies answers, a day at a time,
+to the PromQL of each KPI the health model sources from Prometheus, fed through the connector's own path
+(connectors.prometheus.record_response, as a backfill's `query_range` response) without HTTP.
+
+Values wander around each KPI's target as the seed's other demo series do, deterministically from the seed.
+"""
+import datetime
+import random
+
+from django.core.exceptions import ValidationError
+
+from kpis import services as kpi_services
+from kpis.choices import Units
+from kpis.models import KpiDefinition
+
+from . import prometheus
+from .choices import IntegrationKind
+from .models import Integration
+from .services import save_integration
+
+DEMO_PROMETHEUS = {"name": "Demo Prometheus", "url": "http://prometheus.demo:9090"}
+DEMO_REASON = "Demo data: collected from the demo Prometheus"
+
+# The KPIs the health model sources from Prometheus, and whether their PromQL gives a series per service
+# or per company (as the catalogue's expressions group them).
+PER_SERVICE, PER_COMPANY = "service", "company"
+DEMO_KPIS = {
+    "slo-attainment": PER_SERVICE,
+    "error-budget-burn-rate": PER_SERVICE,
+    "infra-utilization": PER_SERVICE,
+    "api-call-volume": PER_COMPANY,
+}
+# Position 0 is the target, 1 the critical threshold: mostly on the good side, sometimes beyond critical.
+POSITION_MEAN, POSITION_PERSISTENCE, POSITION_NOISE = -0.15, 0.75, 0.3
+
+
+def prometheus_demo(companies, start, end, seed):
+    """
+    Collect the demo companies' Prometheus KPIs for every day of [start, end) from generated responses.
+
+    `companies` are incidents.Company rows with their domains and services. Returns counts of what was done.
+    """
+    integration = _demo_integration()
+    definitions = _demo_definitions(integration)
+    days = [start.date() + datetime.timedelta(days=n) for n in range((end.date() - start.date()).days)]
+    series = {
+        kpi.slug: [
+            (labels, _samples(kpi, random.Random(f"{seed}:prometheus:{kpi.slug}:{':'.join(labels.values())}"), len(days)))
+            for labels in _label_sets(companies, DEMO_KPIS[kpi.slug])
+        ]
+        for kpi in definitions
+    }
+    summary = {"prometheus events": 0, "prometheus observations": 0, "prometheus KPIs": len(definitions)}
+    for number, day in enumerate(days):
+        timestamp = datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.timezone.utc).timestamp()
+        for kpi in definitions:
+            result = [{"metric": labels, "values": [[timestamp, samples[number]]]} for labels, samples in series[kpi.slug]]
+            response = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+            received = prometheus.record_response(
+                kpi,
+                delivery_id=prometheus.range_delivery_id(kpi, integration, day, day + prometheus.DAY),
+                event_type="query_range",
+                response=response,
+            )
+            summary["prometheus events"] += received.created
+            summary["prometheus observations"] += len(received.event.produced.get("kpis.observation", []))
+    return summary
+
+
+def _demo_integration():
+    integration = Integration.objects.filter(kind=IntegrationKind.PROMETHEUS, name=DEMO_PROMETHEUS["name"]).first()
+    if integration is None:
+        integration = save_integration(
+            Integration(kind=IntegrationKind.PROMETHEUS, **DEMO_PROMETHEUS), actor=None, reason=DEMO_REASON
+        )
+    return integration
+
+
+def _demo_definitions(integration):
+    """The demo KPIs the registry has with a PromQL, set to be collected from the demo Prometheus."""
+    definitions = []
+    for kpi in KpiDefinition.objects.filter(slug__in=DEMO_KPIS).exclude(promql="").order_by("slug"):
+        if kpi.target is None or kpi.critical_threshold is None:
+            continue  # no target to place demo values around
+        try:
+            definitions.append(kpi_services.change_definition(kpi, actor=None, reason=DEMO_REASON, prometheus=integration))
+        except ValidationError:
+            continue  # e.g. computed by a calculator: not collected from Prometheus
+    return definitions
+
+
+def _label_sets(companies, grain):
+    for company in companies:
+        if grain == PER_COMPANY:
+            yield {"company": company.slug}
+            continue
+        for domain in company.domains.order_by("slug"):
+            for service in domain.services.order_by("slug"):
+                yield {"company": company.slug, "domain": domain.slug, "service": service.slug}
+
+
+def _samples(kpi, rng, count):
+    """`count` daily samples as Prometheus gives them (base units, numbers as strings), wandering around the target."""
+    samples = []
+    position = rng.uniform(-0.4, 0.2)
+    for _ in range(count):
+        position = POSITION_MEAN + POSITION_PERSISTENCE * (position - POSITION_MEAN) + rng.gauss(0, POSITION_NOISE)
+        samples.append(_sample(kpi, position))
+    return samples
+
+
+def _sample(kpi, position):
+    value = kpi.target + position * (kpi.critical_threshold - kpi.target)
+    if kpi.units == Units.PERCENT:
+        value = min(100.0, max(0.0, value))
+    elif kpi.units != Units.PERCENT_CHANGE:
+        value = max(0.0, value)
+    return repr(round(value / prometheus.FROM_BASE_UNITS.get(kpi.units, 1), 6))
