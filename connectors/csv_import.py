@@ -108,7 +108,8 @@ def decode(content):
         line = content[: error.start].count(b"\n") + 1
         raise ValidationError({f"line {line}": [f"Not UTF-8 text (byte {content[error.start]:#04x}); save the file as UTF-8."]}) from None
     if "\x00" in text:
-        raise ValidationError({f"line {text[: text.index(chr(0))].count(chr(10)) + 1}": ["Contains a NUL character; this is not a CSV text file."]})
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationError({f"line {line}": ["Contains a NUL character; this is not a CSV text file."]})
     return text
 
 
@@ -122,6 +123,8 @@ def read_rows(text, kind):
     errors = LineErrors()
     records = enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
     header = _header(records, fields, errors)
+    column_of = {field.source: column for column, field in fields.items()}
+    key_columns = [column_of[name] for name in kind.key]
     rows, seen = [], {}
     for line, cells in _records(records, errors):
         if not any(cell.strip() for cell in cells):
@@ -134,7 +137,7 @@ def read_rows(text, kind):
             continue
         key = tuple(row[name] for name in kind.key)
         if key in seen:
-            errors.add(line, _columns_of(fields, kind.key), f"Repeats line {seen[key]}: one row per {' and '.join(kind.key)}.")
+            errors.add(line, ", ".join(key_columns), f"Repeats line {seen[key]}: the same {', '.join(key_columns)}.")
         else:
             seen[key] = line
             rows.append(row)
@@ -205,11 +208,6 @@ def _validated_row(schema, fields, cells, line, errors):
             for message in messages if isinstance(messages, list) else [messages]:
                 errors.add(line, column, message)
         return None
-
-
-def _columns_of(fields, sources):
-    by_source = {field.source: column for column, field in fields.items()}
-    return ", ".join(by_source.get(source, source) for source in sources)
 
 
 def apply_rows(kind, event, rows):

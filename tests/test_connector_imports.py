@@ -181,7 +181,7 @@ def test_a_row_repeated_in_the_file_is_refused_naming_both_lines(company, data_s
     response = upload(data_source, "active-users", content)
 
     assert response.json()["error"]["fields"] == {
-        "line 4: date, tenant_id, user_id": ["Repeats line 2: one row per day and tenant_id and user_id."]
+        "line 4: date, tenant_id, user_id": ["Repeats line 2: the same date, tenant_id, user_id."]
     }
 
 
@@ -227,6 +227,7 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_line(company, data_source
     (b"\n\n", "line 1: The header row is missing; the columns are date, tenant_id, user_id."),
     (b"date,tenant_id,user_id\n", "line 2: The file has no data rows."),
     (b"date,tenant_id,user_id\n2024-01-14,tnt_a,usr_1,extra\n", "line 2: 4 values, but the header names 3 columns."),
+    (b"date,tenant_id,user_id\n2024-01-14,tnt\x00,usr_1\n", "line 2: Contains a NUL character; this is not a CSV text file."),
 ])
 def test_files_without_rows_are_refused_saying_why(content, message, company, data_source):
     response = upload(data_source, "active-users", content)
