@@ -43,7 +43,8 @@ def prometheus_demo(companies, start, end, seed):
     """
     integration = _demo_integration()
     definitions = _demo_definitions(integration)
-    days = [start.date() + datetime.timedelta(days=n) for n in range((end.date() - start.date()).days)]
+    first, after_last = (moment.astimezone(datetime.timezone.utc).date() for moment in (start, end))
+    days = [first + datetime.timedelta(days=n) for n in range((after_last - first).days)]
     series = {
         kpi.slug: [
             (labels, _samples(kpi, random.Random(f"{seed}:prometheus:{kpi.slug}:{':'.join(labels.values())}"), len(days)))
@@ -53,7 +54,7 @@ def prometheus_demo(companies, start, end, seed):
     }
     summary = {"prometheus events": 0, "prometheus observations": 0, "prometheus KPIs": len(definitions)}
     for number, day in enumerate(days):
-        timestamp = datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.timezone.utc).timestamp()
+        timestamp = int(datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.timezone.utc).timestamp())
         for kpi in definitions:
             result = [{"metric": labels, "values": [[timestamp, samples[number]]]} for labels, samples in series[kpi.slug]]
             response = {"status": "success", "data": {"resultType": "matrix", "result": result}}
@@ -63,8 +64,9 @@ def prometheus_demo(companies, start, end, seed):
                 event_type="query_range",
                 response=response,
             )
-            summary["prometheus events"] += received.created
-            summary["prometheus observations"] += len(received.event.produced.get("kpis.observation", []))
+            if received.created:
+                summary["prometheus events"] += 1
+                summary["prometheus observations"] += len(received.event.produced.get("kpis.observation", []))
     return summary
 
 
