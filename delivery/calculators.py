@@ -53,8 +53,12 @@ def deployment_frequency_window(start, end, company_id=None):
     finished in [start, end)) and `deployments_per_day`. A company deploying through GitHub that deployed
     nothing in the period gets 0; one that never reported a deployment gets no row.
     """
-    finished = successful_production_deployments().filter(company=OuterRef("pk"), finished_at__gte=start, finished_at__lt=end)
-    count = Subquery(finished.order_by().values("company").annotate(n=Count("id")).values("n"), output_field=IntegerField())
+    finished = successful_production_deployments().filter(
+        company=OuterRef("pk"), finished_at__gte=start, finished_at__lt=end
+    )
+    count = Subquery(
+        finished.order_by().values("company").annotate(n=Count("id")).values("n"), output_field=IntegerField()
+    )
     reporting = Deployment.objects.filter(company=OuterRef("pk"), production=True, created_at__lt=end)
     companies = Company.objects.filter(_company_filter(company_id, "pk"), Exists(reporting))
     return companies.order_by().values(obs_company=F("pk")).annotate(
@@ -113,7 +117,9 @@ def change_failure_window(start, end, company_id=None):
     )
     caused = (
         Incident.objects.filter(
-            service=OuterRef("service"), severity__in=CHANGE_FAILURE_SEVERITIES, detected_at__gte=OuterRef("finished_at")
+            service=OuterRef("service"),
+            severity__in=CHANGE_FAILURE_SEVERITIES,
+            detected_at__gte=OuterRef("finished_at"),
         )
         .annotate(
             minutes_after=MinutesBetween(F("detected_at"), OuterRef("finished_at")),
@@ -164,7 +170,10 @@ def lead_time_for_changes_rows(day, company_id=None):
 
 @calculator("change-failure-rate", grain=DAY)
 def change_failure_rate_rows(day, company_id=None):
-    """Successful production deployments that caused a P1/P2 incident / all of them, in the 30 days ending with the day, * 100."""
+    """
+    Successful production deployments that caused a P1 or P2 incident / all successful production
+    deployments, finished in the 30 days ending with the day, * 100.
+    """
     window = change_failure_window(day.end - CHANGE_FAILURE_WINDOW, day.end, company_id)
     return _day_rows(window, day, value=F("change_failure_pct"))
 
@@ -182,7 +191,9 @@ def build_success_rate_rows(day, company_id=None):
 @evidence("deployment-frequency")
 def deployment_frequency_evidence(company, start, end):
     """Successful production deployments of `company` in [start, end) and their rate per day."""
-    return _one_row(deployment_frequency_window(start, end, company.pk), "production_deployments", "deployments_per_day")
+    return _one_row(
+        deployment_frequency_window(start, end, company.pk), "production_deployments", "deployments_per_day"
+    )
 
 
 @evidence("lead-time-for-changes")

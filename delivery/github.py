@@ -132,13 +132,13 @@ def pull_request_change(payload):
     base = _text(payload, "pull_request.base.ref")
     if base != default_branch:
         raise Ignored(f"{repository}#{number} was merged into {base}, not the default branch {default_branch}.")
-    opened_at = _moment(payload, "pull_request.created_at")
     return ChangeReport(
         repository=repository,
         sha=_text(payload, "pull_request.merge_commit_sha"),
         pull_request=number,
         title=str(payload["pull_request"].get("title") or "")[:500],
-        first_commit_at=opened_at,
+        # The payload has no commit times: the opening stands for the first commit until the push tells.
+        first_commit_at=_moment(payload, "pull_request.created_at"),
         merged_at=_moment(payload, "pull_request.merged_at"),
     )
 
@@ -149,7 +149,9 @@ def push_change(payload):
     ref = _text(payload, "ref")
     default_branch = _text(payload, "repository.default_branch")
     if ref != f"refs/heads/{default_branch}":
-        raise Ignored(f"A push to {ref} of {repository}: only pushes to the default branch {default_branch} are changes.")
+        raise Ignored(
+            f"A push to {ref} of {repository}: only pushes to the default branch {default_branch} are changes."
+        )
     commits = payload.get("commits") or []
     if payload.get("deleted") or not commits:
         raise Ignored(f"A push to {ref} of {repository} without new commits.")
@@ -164,7 +166,8 @@ def push_change(payload):
     )
 
 
-def _deployment(payload):
+def deployment_report(payload):
+    """A deployment, as a `deployment` event or any of its `deployment_status` events describes it."""
     environment = _text(payload, "deployment.environment")
     production = payload["deployment"].get("production_environment")
     return DeploymentReport(
@@ -179,14 +182,9 @@ def _deployment(payload):
     )
 
 
-def deployment_report(payload):
-    """A deployment created."""
-    return _deployment(payload)
-
-
 def deployment_status_report(payload):
     """A deployment's new status; `inactive` (a newer deployment replaced it) is not an outcome."""
-    deployment = _deployment(payload)
+    deployment = deployment_report(payload)
     state = _text(payload, "deployment_status.state")
     if state not in DeploymentState.values:
         raise Ignored(
@@ -204,7 +202,8 @@ def deployment_status_report(payload):
 def _conclusion(payload, path):
     conclusion = _text(payload, path)
     if conclusion not in BuildConclusion.values:
-        raise ValidationError({path: f"Unknown conclusion '{conclusion}'; expected one of {', '.join(BuildConclusion.values)}."})
+        expected = ", ".join(BuildConclusion.values)
+        raise ValidationError({path: f"Unknown conclusion '{conclusion}'; expected one of {expected}."})
     return conclusion
 
 
@@ -258,7 +257,9 @@ EVENTS = {
 def linked_service(integration, repository):
     """The service `repository` (owner/repo) is linked to in `integration`; Ignored naming it when none is."""
     try:
-        link = ServiceLink.objects.select_related("service__domain").get(integration=integration, external_id=repository)
+        link = ServiceLink.objects.select_related("service__domain").get(
+            integration=integration, external_id=repository
+        )
     except ServiceLink.DoesNotExist:
         raise Ignored(
             f"The repository {repository} is not linked to a service of the integration '{integration.name}'."

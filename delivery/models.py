@@ -9,16 +9,28 @@ from django.db import models
 from .choices import BuildConclusion, BuildKind, DeploymentState
 
 
-class Change(models.Model):
+class ReportedByGitHub(models.Model):
+    """What every row GitHub reported has: the service its repository is linked to, and the delivery it came in."""
+
+    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="%(class)ss")
+    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="%(class)ss")
+    repository = models.CharField(max_length=200, help_text="owner/repo")
+    source_event = models.ForeignKey(
+        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="+",
+        help_text="The delivery that first reported it.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Change(ReportedByGitHub):
     """
     A commit that reached the default branch: a merged pull request or a direct push. It is keyed by
     that commit (a pull request's merge commit is the head of the push its merge makes), so the
     `pull_request` and `push` deliveries of one merge are one change, each adding what it knows.
     """
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="changes")
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="changes")
-    repository = models.CharField(max_length=200, help_text="owner/repo")
     sha = models.CharField(max_length=40, help_text="The commit that landed on the default branch.")
     pull_request = models.PositiveIntegerField(null=True, blank=True, help_text="Its number, when merged from one.")
     title = models.CharField(max_length=500, blank=True)
@@ -26,27 +38,21 @@ class Change(models.Model):
         help_text="The earliest commit timestamp known for it, or the pull request's opening if that is earlier."
     )
     merged_at = models.DateTimeField(help_text="When it reached the default branch (merge or push).")
-    source_event = models.ForeignKey(
-        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="+", help_text="The delivery that first reported it."
-    )
 
     class Meta:
         ordering = ["-merged_at"]
         constraints = [
             models.UniqueConstraint(fields=["company", "repository", "sha"], name="%(app_label)s_%(class)s_unique_sha"),
         ]
-        indexes = [models.Index(fields=["service", "merged_at"])]
+        indexes = [models.Index(fields=["company", "merged_at"])]
 
     def __str__(self):
         return f"{self.repository}#{self.pull_request}" if self.pull_request else f"{self.repository}@{self.sha[:7]}"
 
 
-class Deployment(models.Model):
+class Deployment(ReportedByGitHub):
     """A GitHub deployment of a repository to an environment, with the outcome of its latest status."""
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="deployments")
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="deployments")
-    repository = models.CharField(max_length=200, help_text="owner/repo")
     deployment_id = models.BigIntegerField(help_text="GitHub's id of the deployment.")
     environment = models.CharField(max_length=255)
     production = models.BooleanField(
@@ -57,12 +63,10 @@ class Deployment(models.Model):
     created_at = models.DateTimeField(help_text="When the deployment was created on GitHub.")
     state = models.CharField(max_length=16, choices=DeploymentState.choices, default=DeploymentState.PENDING)
     status_id = models.BigIntegerField(
-        null=True, blank=True, help_text="GitHub's id of the status that set the state; an older status changes nothing."
+        null=True, blank=True,
+        help_text="GitHub's id of the status that set the state; an older status changes nothing.",
     )
     finished_at = models.DateTimeField(null=True, blank=True, help_text="When it succeeded, failed or errored.")
-    source_event = models.ForeignKey(
-        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="+", help_text="The delivery that first reported it."
-    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -81,15 +85,12 @@ class Deployment(models.Model):
         return f"{self.repository} deployment {self.deployment_id} to {self.environment}"
 
 
-class BuildRun(models.Model):
+class BuildRun(ReportedByGitHub):
     """
     A completed CI build: a check suite, or the workflow run of GitHub Actions that owns one. Keyed by the
     check suite, so a workflow run and its check suite reported by both events are one build.
     """
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="build_runs")
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="build_runs")
-    repository = models.CharField(max_length=200, help_text="owner/repo")
     check_suite_id = models.BigIntegerField(help_text="GitHub's id of the check suite.")
     kind = models.CharField(max_length=16, choices=BuildKind.choices)
     run_id = models.BigIntegerField(help_text="The workflow run's id, or the check suite's.")
@@ -98,9 +99,6 @@ class BuildRun(models.Model):
     head_sha = models.CharField(max_length=40)
     conclusion = models.CharField(max_length=16, choices=BuildConclusion.choices)
     completed_at = models.DateTimeField()
-    source_event = models.ForeignKey(
-        "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="+", help_text="The delivery that first reported it."
-    )
 
     class Meta:
         ordering = ["-completed_at"]

@@ -41,7 +41,8 @@ def payload_of(event):
 
 def post(client, integration, body, headers):
     headers = {name: value for name, value in headers.items() if name != "Content-Type"}
-    return client.post(f"/api/webhooks/github/{integration.pk}/", data=body, content_type="application/json", headers=headers)
+    url = f"/api/webhooks/github/{integration.pk}/"
+    return client.post(url, data=body, content_type="application/json", headers=headers)
 
 
 def deliver(client, integration, event, payload, delivery_id):
@@ -90,7 +91,8 @@ def test_a_merge_its_ci_run_and_its_deployment_as_github_sends_them(client, inte
     assert deployment.state == "success"
     assert deployment.finished_at == datetime.datetime(2024, 1, 15, 11, 41, 30, tzinfo=UTC)
     build = BuildRun.objects.get()  # the workflow run and its check suite are one build
-    assert (build.kind, build.name, build.conclusion, build.check_suite_id) == ("workflow_run", "CI", "success", 20412345678)
+    assert (build.kind, build.name, build.conclusion) == ("workflow_run", "CI", "success")
+    assert build.check_suite_id == 20412345678
 
     assert answers["ping"]["status"] == "ignored"
     assert answers["pull_request"] == {
@@ -125,15 +127,23 @@ def test_a_ping_is_answered_and_kept_as_ignored(client, integration):
     assert SourceEvent.objects.get().event_type == "ping"
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        pytest.param(lambda body, headers: (body, {**headers, "X-Hub-Signature-256": sign_github("not the secret", body)}), id="other-secret"),
-        pytest.param(lambda body, headers: (body.replace(b'"success"', b'"failure"'), headers), id="body-changed"),
-        pytest.param(lambda body, headers: (body, {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"}), id="no-signature"),
-        pytest.param(lambda body, headers: (body, {**headers, "X-Hub-Signature-256": "sha1=" + "0" * 40}), id="sha1-scheme"),
-    ],
-)
+def signed_with(secret):
+    return lambda body, headers: (body, {**headers, "X-Hub-Signature-256": sign_github(secret, body)})
+
+
+def unsigned(body, headers):
+    return body, {name: value for name, value in headers.items() if name != "X-Hub-Signature-256"}
+
+
+def changed_body(body, headers):
+    return body.replace(b'"success"', b'"failure"'), headers
+
+
+def sha1_scheme(body, headers):
+    return body, {**headers, "X-Hub-Signature-256": headers["X-Hub-Signature"]}
+
+
+@pytest.mark.parametrize("tamper", [signed_with("not the secret"), unsigned, changed_body, sha1_scheme])
 def test_a_delivery_whose_signature_does_not_match_is_refused_and_logged(client, integration, caplog, tamper):
     body, headers = tamper(*recorded("deployment_status"))
 
@@ -234,14 +244,16 @@ def test_unmerged_pull_requests_and_pushes_to_other_branches_are_not_changes(cli
     details = [
         deliver(client, integration, event, payload, f"delivery-{n}").json()["detail"]
         for n, (event, payload) in enumerate(
-            [("pull_request", unmerged), ("pull_request", into_release), ("push", feature_push), ("pull_request", opened)]
+            [("pull_request", unmerged), ("pull_request", into_release), ("push", feature_push),
+             ("pull_request", opened)]
         )
     ]
 
     assert details == [
         "octo-org/payments-api#42 was closed without being merged.",
         "octo-org/payments-api#42 was merged into release/2024.01, not the default branch main.",
-        "A push to refs/heads/retry-captures of octo-org/payments-api: only pushes to the default branch main are changes.",
+        "A push to refs/heads/retry-captures of octo-org/payments-api: only pushes to the default branch main are "
+        "changes.",
         "pull_request 'opened' of octo-org/payments-api#42: only merges are changes.",
     ]
     assert not Change.objects.exists()

@@ -1,4 +1,4 @@
-"""The DORA calculators against values worked out by hand on small sets of changes, deployments, builds and incidents."""
+"""The DORA calculators against values worked out by hand on small sets of changes, deployments, builds, incidents."""
 import datetime
 
 import pytest
@@ -54,7 +54,8 @@ def search(payments):
 
 def deployed(service, finished_at, **fields):
     """A deployment of `service` created 10 minutes before it finished (successful and to production by default)."""
-    return DeploymentFactory(service=service, created_at=finished_at - datetime.timedelta(minutes=10), finished_at=finished_at, **fields)
+    created_at = finished_at - datetime.timedelta(minutes=10)
+    return DeploymentFactory(service=service, created_at=created_at, finished_at=finished_at, **fields)
 
 
 def test_deployment_frequency_is_successful_production_deployments_per_day_over_a_week(computed_kpis, payments, search):
@@ -66,7 +67,8 @@ def test_deployment_frequency_is_successful_production_deployments_per_day_over_
     deployed(payments, at(12, 11), state="failure")
     deployed(payments, at(12, 12), environment="staging", production=False)
     DeploymentFactory(service=payments, created_at=at(13, 9), state="in_progress")
-    DeploymentFactory(service__domain__company=CompanyFactory(slug="comp-quiet"), created_at=at(1, 9))  # deploys, not lately
+    # A company that deploys through GitHub, but did not this week: zero, not "no data".
+    DeploymentFactory(service__domain__company=CompanyFactory(slug="comp-quiet"), created_at=at(1, 9))
     CompanyFactory(slug="comp-never")  # never reported a deployment: no value rather than zero
 
     assert compute("deployment-frequency") == {("comp-acme", DAY): 2.0, ("comp-quiet", DAY): 0.0}
@@ -75,7 +77,9 @@ def test_deployment_frequency_is_successful_production_deployments_per_day_over_
     }
 
 
-def test_lead_time_is_the_median_from_first_commit_to_the_production_deployment_that_shipped_it(computed_kpis, payments, search):
+def test_lead_time_is_the_median_from_first_commit_to_the_production_deployment_that_shipped_it(
+    computed_kpis, payments, search
+):
     deployed(payments, at(15, 6, 30))  # created 06:20
     ChangeFactory(service=payments, first_commit_at=at(15, 2), merged_at=at(15, 5))  # ships with it: 4.5 h
     deployed(payments, at(15, 7, 10), state="failure")  # a failed deployment ships nothing
@@ -84,12 +88,12 @@ def test_lead_time_is_the_median_from_first_commit_to_the_production_deployment_
     ChangeFactory(service=payments, first_commit_at=at(15, 8), merged_at=at(15, 8, 30))  # 1.5 h
     deployed(payments, at(15, 9, 30))
     ChangeFactory(service=payments, first_commit_at=at(15, 9), merged_at=at(15, 10))  # not deployed yet
-    ChangeFactory(service=search, first_commit_at=at(10, 0), merged_at=at(12, 0))  # 50 h, by its own service's deployment
+    ChangeFactory(service=search, first_commit_at=at(10, 0), merged_at=at(12, 0))  # 50 h, by its service's deployment
     deployed(search, at(12, 2))
     ChangeFactory(service=payments, first_commit_at=at(1, 0), merged_at=at(1, 12))  # shipped before the window
     deployed(payments, at(1, 14))
 
-    # Shipped in the week ending on the 15th: 1.5, 4.5, 13.5, 50 -> (4.5 + 13.5) / 2; in the week ending on the 12th: 50.
+    # Shipped in the week ending on the 15th: 1.5, 4.5, 13.5, 50 -> (4.5 + 13.5) / 2; in the week to the 12th: 50.
     assert compute("lead-time-for-changes", since=DAY.replace(day=12), until=NEXT_DAY) == {
         ("comp-acme", DAY.replace(day=12)): 50.0,
         ("comp-acme", DAY.replace(day=13)): 50.0,
@@ -133,9 +137,10 @@ def test_build_success_rate_counts_builds_that_passed_or_failed_and_leaves_out_t
     for n, conclusion in enumerate(conclusions):
         BuildRunFactory(service=payments, conclusion=conclusion, completed_at=at(9 + n % 7, 12))
     BuildRunFactory(service=payments, conclusion="failure", completed_at=at(8, 23))  # before the window
-    BuildRunFactory(service__domain__company=CompanyFactory(slug="comp-idle"), conclusion="cancelled", completed_at=at(14, 9))
+    idle = CompanyFactory(slug="comp-idle")
+    BuildRunFactory(service__domain__company=idle, conclusion="cancelled", completed_at=at(14, 9))
 
-    # 6 successes of 8 judged (cancelled, skipped and neutral are not); a company with only cancelled builds has no value.
+    # 6 successes of 8 judged (cancelled, skipped and neutral are not); only cancelled builds give no value.
     assert compute("build-success-rate") == {("comp-acme", DAY): 75.0}
     assert build_success_rate_evidence(payments.domain.company, at(9, 0), at(16, 0)) == {
         "builds": 12, "judged_builds": 8, "successful_builds": 6, "build_success_pct": 75.0,

@@ -12,7 +12,9 @@ EVENT_HEADER = "X-GitHub-Event"
 class GitHubWebhookView(SignedWebhookView):
     """
     A GitHub organisation's or repository's webhook (content type application/json), signed with the
-    integration's secret. Each delivery is kept once per X-GitHub-Delivery and applied by delivery.github.
+    integration's secret. Reads push, pull_request, deployment, deployment_status, check_suite and workflow_run
+    deliveries of linked repositories; every delivery is kept, once per X-GitHub-Delivery (a redelivery changes
+    nothing), and what is not read is kept as ignored with the reason.
     """
 
     kind = IntegrationKind.GITHUB
@@ -21,9 +23,10 @@ class GitHubWebhookView(SignedWebhookView):
 
     def deliver(self, request, integration, payload):
         headers = {name: request.headers.get(name, "").strip() for name in (DELIVERY_HEADER, EVENT_HEADER)}
-        missing = {name: ["GitHub sends this header with every delivery."] for name, value in headers.items() if not value}
+        missing = [name for name, value in headers.items() if not value]
         if missing:
-            raise exceptions.ValidationError(missing)
+            message = "GitHub sends this header with every delivery."
+            raise exceptions.ValidationError({name: [message] for name in missing})
         return github.receive_delivery(
             integration, delivery_id=headers[DELIVERY_HEADER], event_type=headers[EVENT_HEADER], payload=payload
         )
