@@ -1,7 +1,7 @@
 """
 Deterministic demo history for the portal: companies, their services, incidents with timelines,
-raw alerts waiting for correlation, patch scans and daily observations of the KPIs no calculator
-computes yet.
+raw alerts waiting for correlation, patch scans and daily observations of the KPIs no connector
+feeds.
 
 Every value comes from random.Random seeded with the --seed and a name (company, incident number,
 series), and every time from the period, so the same arguments on the same day give the same data,
@@ -92,13 +92,12 @@ ALERT_SOURCES = {"alertmanager": 60, "cloudwatch": 25, "datadog": 15}
 ALERTS_PER_ASSET_PER_DAY = 100
 MIN_ASSETS_PER_SERVICE = 6
 
-SERVICE_KPIS = ["slo-attainment", "error-budget-burn-rate"]
-COMPANY_KPIS = [
-    "change-failure-rate", "vuln-sla-compliance", "critical-cve-age", "abac-policy-coverage", "failed-auth-attempts",
-    "secret-scan-violations", "compliance-score", "active-tenants", "weekly-active-users", "feature-adoption-rate",
-    "api-call-volume", "session-duration", "nps", "net-revenue-retention", "gross-margin", "infra-cost-per-active-unit",
-    "cac-payback-period", "arr-growth-rate", "deployment-frequency", "lead-time-for-changes", "build-success-rate",
-    "test-coverage", "infra-utilization", "toil-ratio",
+# The KPIs no connector feeds (their tools - OPA, auth logs, compliance dashboard, analytics sessions,
+# surveys, finance, coverage, time tracking - have none yet): the demo gives them daily observations.
+# Every other KPI's demo data comes through its connector (`manage.py seed_demo_sources`).
+MEASURED_KPIS = [
+    "abac-policy-coverage", "failed-auth-attempts", "compliance-score", "session-duration", "nps",
+    "cac-payback-period", "test-coverage", "toil-ratio",
 ]
 # Demo KPI values wander around the target: position 0 is the target, 1 the critical threshold. A mean
 # a little better than target and day-to-day persistence leave about a fifth of days in the warning
@@ -374,10 +373,10 @@ def _alerts(demo, seed, start, end):
 
 
 def _seed_observations(demo_companies, seed, start, days, summary, progress):
-    """Daily demo observations of the KPIs no calculator computes yet, for those the registry defines."""
-    definitions = KpiDefinition.objects.in_bulk(SERVICE_KPIS + COMPANY_KPIS, field_name="slug")
+    """Daily demo observations of the KPIs no connector feeds, for those the registry defines."""
+    definitions = KpiDefinition.objects.in_bulk(MEASURED_KPIS, field_name="slug")
     usable = {}
-    for slug in SERVICE_KPIS + COMPANY_KPIS:
+    for slug in MEASURED_KPIS:
         kpi = definitions.get(slug)
         if kpi is None:
             summary.notes.append(f"No demo observations for '{slug}': it is not in the KPI registry (run `kpi load-catalogue`).")
@@ -388,22 +387,13 @@ def _seed_observations(demo_companies, seed, start, days, summary, progress):
 
     def series():
         for demo in demo_companies:
-            for slug in SERVICE_KPIS:
-                if slug in usable:
-                    for service in demo.services:
-                        scope = (demo.company.pk, service.domain_id, service.pk)
-                        yield from _daily_values(usable[slug], scope, f"{seed}:{demo.company.slug}:{service.slug}:{slug}", start, days)
-            for slug in COMPANY_KPIS:
-                if slug in usable:
-                    yield from _daily_values(usable[slug], (demo.company.pk, None, None), f"{seed}:{demo.company.slug}:{slug}", start, days)
+            for slug, kpi in usable.items():
+                yield from _daily_values(kpi, (demo.company.pk, None, None), f"{seed}:{demo.company.slug}:{slug}", start, days)
 
-    total = days * sum(
-        (len(demo.services) if slug in SERVICE_KPIS else 1) for demo in demo_companies for slug in usable
-    )
     summary.rows["demo observations"] = insert_rows(
         Observation,
         ["kpi", "company", "domain", "service", "observed_at", "value", "source", "confidence", "run"],
-        _bar(series(), total, "observations", progress),
+        _bar(series(), days * len(demo_companies) * len(usable), "observations", progress),
     )
 
 

@@ -7,7 +7,7 @@ from django.db.models import Avg, Count, F, Q
 
 from incidents import services
 from incidents.choices import Severity
-from incidents.demo import demo_period
+from incidents.demo import MEASURED_KPIS, demo_period
 from incidents.models import (
     Alert,
     Company,
@@ -17,9 +17,10 @@ from incidents.models import (
     RunbookExecution,
     SurveyResponse,
 )
+from kpis.calculators import CALCULATORS
 from kpis.catalogue import load_catalogue
 from kpis.choices import ObservationSource
-from kpis.models import Observation
+from kpis.models import KpiDefinition, Observation
 
 pytestmark = pytest.mark.django_db
 
@@ -124,18 +125,18 @@ def test_seeded_incidents_have_the_seed_shape():
     assert 4.0 <= SurveyResponse.objects.aggregate(mean=Avg("score"))["mean"] <= 4.5
 
 
-def test_demo_observations_cover_the_catalogue_kpis_without_a_calculator(capsys):
+def test_demo_observations_cover_only_the_kpis_no_connector_feeds(capsys):
     load_catalogue(actor=None)
 
     output = seed(capsys=capsys)
 
     demo = Observation.objects.filter(source=ObservationSource.DEMO)
-    assert set(demo.filter(service__isnull=False).values_list("kpi__slug", flat=True)) == {"slo-attainment", "error-budget-burn-rate"}
-    # 2 companies x 10 days x (6 services x 2 service KPIs + 24 company KPIs)
-    assert demo.count() == 2 * 10 * (6 * 2 + 24)
+    assert set(demo.values_list("kpi__slug", flat=True)) == set(MEASURED_KPIS)
+    assert not set(MEASURED_KPIS) & set(CALCULATORS)
+    assert not KpiDefinition.objects.filter(slug__in=MEASURED_KPIS).exclude(promql="").exists()
+    # 2 companies x 10 days x 8 company KPIs
+    assert demo.count() == 2 * 10 * 8
     assert not demo.filter(kpi__units="percent").filter(Q(value__lt=0) | Q(value__gt=100)).exists()
-    slo = demo.filter(kpi__slug="slo-attainment").aggregate(mean=Avg("value"))["mean"]
-    assert 99.5 <= slo <= 100
     assert "No demo observations" not in output
 
 
