@@ -1,17 +1,20 @@
-"""`make bench SCALE=small` keeps working: every step runs and the table is printed."""
+"""`make bench SCALE=small` keeps working: every step runs, each floor makes what ours makes, and the table is printed."""
+import re
 import subprocess
 import sys
 
 import psycopg
 import pytest
 
+from companyos.bench import FLOOR_ROWS_SQL
+from kpis.calculators import CALCULATORS
 from tests.workers import PROJECT_DIR
 
 BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/companyos_bench_test"
 STEPS = (
     "seed",
     "correlate all alerts",
-    "backfill mttr",
+    *(f"backfill {slug}" for slug in CALCULATORS),
     "snapshots, every scope and day",
     "nightly chain, one day (eager)",
     "GET /api/scorecards/exec/",
@@ -19,6 +22,7 @@ STEPS = (
     "GET /api/metrics/kpis/",
     "POST /api/observations/",
 )
+RATIO = re.compile(r"\s\d+\.\dx(\s|$)")
 
 
 @pytest.fixture
@@ -28,7 +32,7 @@ def bench_database():
         server.execute('DROP DATABASE IF EXISTS "companyos_bench_test" WITH (FORCE)')
 
 
-def test_the_small_bench_runs_every_step_and_prints_its_table_in_under_two_minutes(bench_database):
+def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_in_under_two_minutes(bench_database):
     completed = subprocess.run(
         [sys.executable, "-m", "companyos.bench", "--scale", "small", "--database-url", bench_database],
         cwd=PROJECT_DIR,
@@ -38,8 +42,14 @@ def test_the_small_bench_runs_every_step_and_prints_its_table_in_under_two_minut
     )
 
     assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
+    rows = {}
     for step in STEPS:
-        assert any(line.startswith(step) for line in lines), f"no row for {step}\n{completed.stdout}"
-    assert "ours/floor" in completed.stdout
+        rows[step] = next((line for line in completed.stdout.splitlines() if line.startswith(f"{step} ")), None)
+        assert rows[step], f"no row for {step}\n{completed.stdout}"
+    for step in ("correlate all alerts", *(f"backfill {slug}" for slug in CALCULATORS if slug in FLOOR_ROWS_SQL)):
+        assert RATIO.search(rows[step]), f"no ours/floor ratio for {step}\n{completed.stdout}"
+        assert "the floor made" not in rows[step], completed.stdout
+    for slug in CALCULATORS.keys() - FLOOR_ROWS_SQL.keys():
+        assert "no floor statement" in rows[f"backfill {slug}"]
     assert "Targets missed:" in completed.stdout or "Every target met." in completed.stdout
+    assert "No hostname was supplied" not in completed.stdout + completed.stderr

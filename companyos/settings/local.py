@@ -7,3 +7,8 @@ from .env import env_bool
 DEBUG = env_bool("DEBUG", True)
 # Only for local development; production.py refuses to start without a real key.
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
+
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still take a producer from the broker pool: kombu's in-memory transport, not its default
+    # amqp://localhost, which warns "No hostname was supplied" on the first task.
+    CELERY_BROKER_URL = "memory://localhost/"
