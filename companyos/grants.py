@@ -1,5 +1,6 @@
 """Role grants for data migrations: each app's migration gives the role groups its models' permissions."""
 from django.contrib.auth.management import create_permissions
+from django.db import migrations
 
 
 def grant_permissions(apps, label, grants):
@@ -23,3 +24,15 @@ def revoke_permissions(apps, label, grants):
     for name, codenames in grants.items():
         for group in Group.objects.filter(name=name):
             group.permissions.remove(*Permission.objects.filter(content_type__app_label=label, codename__in=codenames))
+
+
+def grants_operation(label, grants):
+    """A migration operation giving the role groups `grants` of app `label` (and taking them back on reverse)."""
+
+    def grant(apps, schema_editor):
+        grant_permissions(apps, label, grants)
+
+    def revoke(apps, schema_editor):
+        revoke_permissions(apps, label, grants)
+
+    return migrations.RunPython(grant, revoke)

@@ -188,7 +188,7 @@ def build_success_rate_rows(day, company_id=None):
 # --- Evidence ------------------------------------------------------------------------------------------
 
 
-@evidence("deployment-frequency")
+@evidence("deployment-frequency", window=DORA_WINDOW)
 def deployment_frequency_evidence(company, start, end):
     """Successful production deployments of `company` in [start, end) and their rate per day."""
     return _one_row(
@@ -196,13 +196,13 @@ def deployment_frequency_evidence(company, start, end):
     )
 
 
-@evidence("lead-time-for-changes")
+@evidence("lead-time-for-changes", window=DORA_WINDOW)
 def lead_time_for_changes_evidence(company, start, end):
     """Changes of `company` shipped in [start, end) and their median lead time in hours."""
     return _one_row(lead_time_window(start, end, company.pk), "changes_shipped", "median_lead_time_hours")
 
 
-@evidence("change-failure-rate")
+@evidence("change-failure-rate", window=CHANGE_FAILURE_WINDOW, incidents_by="detected")
 def change_failure_rate_evidence(company, start, end):
     """Successful production deployments of `company` in [start, end) and those that caused an incident."""
     return _one_row(
@@ -211,7 +211,7 @@ def change_failure_rate_evidence(company, start, end):
     )
 
 
-@evidence("build-success-rate")
+@evidence("build-success-rate", window=DORA_WINDOW)
 def build_success_rate_evidence(company, start, end):
     """Builds of `company` completed in [start, end): all, judged, successful, and the success rate."""
     return _one_row(

@@ -5,14 +5,12 @@ on every demo day) and one AWS Cost and Usage Report per billing period, with da
 before `start` (so cost per active user has a previous month). Deterministic for a seed; importing the same
 demo twice changes nothing.
 """
-import csv
 import datetime
-import io
 import random
 import string
 from collections import Counter
 
-from connectors.csv_import import import_csv, rows_applied
+from connectors.csv_import import import_records
 from kpis.calculators import ROLLING_WINDOW
 
 from .calculators import months_before
@@ -52,21 +50,14 @@ def finance_demo(companies, start, end, seed):
     for company in companies:
         rng = random.Random(f"{seed}:finance:{company.slug}")
         rows, mrr_by_month = _billing_rows(rng, first_month, last_day.replace(day=1))
-        summary["revenue records"] += _import("billing", company, BILLING_COLUMNS, rows)
+        summary["revenue records"] += import_records("billing", company, BILLING_COLUMNS, rows)
         cost_share = rng.uniform(0.22, 0.3)  # cloud cost / revenue: a 70-78 % gross margin
         first_day = (start - 2 * ROLLING_WINDOW).date()
         for period_start, days in _billing_periods(first_day, last_day):
             rows = _cur_rows(rng, company, period_start, days, mrr_by_month, cost_share)
-            summary["cloud cost line items"] += _import("cloud-cost", company, CUR_COLUMNS, rows)
+            summary["cloud cost line items"] += import_records("cloud-cost", company, CUR_COLUMNS, rows)
     return dict(summary)
 
-
-def _import(kind, company, columns, rows):
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return rows_applied(import_csv(kind, company, text.getvalue().encode()))
 
 
 def _next_month(month):

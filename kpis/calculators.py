@@ -100,8 +100,22 @@ class Calculator:
 
 
 CALCULATORS: dict[str, Calculator] = {}
-# slug -> (company, start, end) -> dict of the numbers behind the company KPI, or None without data.
-EVIDENCE: dict[str, Callable] = {}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """
+    The numbers behind a daily company KPI: `figures(company, start, end)` gives them for any period (None
+    without data); a day's value covers the `window` ending with the day; `incidents_by` names the incident
+    time the figures count incidents by ("detected", "resolved"), or None when they are not about incidents.
+    """
+
+    figures: Callable
+    window: datetime.timedelta
+    incidents_by: str | None
+
+
+EVIDENCE: dict[str, Evidence] = {}
 
 
 class UnknownCalculator(LookupError):
@@ -122,13 +136,13 @@ def calculator(slug, *, grain):
     return register
 
 
-def evidence(slug):
-    """Register the decorated function as the evidence of `slug` (the proof endpoint shows it)."""
+def evidence(slug, *, window=ONE_DAY, incidents_by=None):
+    """Register the decorated function as the figures of `slug`'s Evidence (the cockpit shows them)."""
 
     def register(function):
         if slug in EVIDENCE:
             raise ValueError(f"The KPI '{slug}' already has evidence.")
-        EVIDENCE[slug] = function
+        EVIDENCE[slug] = Evidence(function, window, incidents_by)
         return function
 
     return register
@@ -405,7 +419,7 @@ def _one_row(queryset, *fields):
     return next(iter(queryset.values(*fields)[:1]), None)
 
 
-@evidence("noise-reduction")
+@evidence("noise-reduction", incidents_by="detected")
 def noise_reduction_evidence(company, start, end):
     """Raw alerts, incidents created and noise reduction of `company` in [start, end); None without alerts."""
     return _one_row(noise_window(start, end, company.pk), "raw_alerts", "incidents_created", "noise_reduction_pct")
@@ -422,7 +436,7 @@ def runbooks_used(company, start, end):
     )
 
 
-@evidence("mttr-reduction")
+@evidence("mttr-reduction", window=ROLLING_WINDOW, incidents_by="resolved")
 def mttr_reduction_evidence(company, start, end):
     """Manual and automated MTTR with sample sizes and the runbooks used; None without resolved incidents."""
     row = _one_row(
@@ -438,7 +452,7 @@ def mttr_reduction_evidence(company, start, end):
     return row
 
 
-@evidence("self-healed")
+@evidence("self-healed", window=ROLLING_WINDOW, incidents_by="resolved")
 def self_healed_evidence(company, start, end):
     """Self-healed and all resolved incidents with the runbooks used; None without resolved incidents."""
     row = _one_row(resolution_window(start, end, company.pk), "automated_incidents", "total_incidents", "self_healed_pct")
@@ -461,7 +475,7 @@ def patch_compliance_evidence(company, start, end):
     )
 
 
-@evidence("p1-incident-count")
+@evidence("p1-incident-count", window=ROLLING_WINDOW, incidents_by="detected")
 def p1_incident_count_evidence(company, start, end):
     """Incidents and P1 incidents of `company` detected in [start, end); None without incidents."""
     return _one_row(p1_incident_window(start, end, company.pk), "incidents", "p1_incidents")

@@ -5,14 +5,12 @@ every month, fewer on weekends) and a daily feature-flag evaluation export of fo
 60 days before `start` (so month-over-month KPIs have a previous month on every demo day). Deterministic for
 a seed; importing the same demo twice changes nothing.
 """
-import csv
 import datetime
-import io
 import random
 import string
 from collections import Counter
 
-from connectors.csv_import import import_csv, rows_applied
+from connectors.csv_import import import_records
 from kpis.calculators import ROLLING_WINDOW
 
 ACTIVE_USER_COLUMNS = ["date", "tenant_id", "user_id", "platform"]
@@ -37,20 +35,13 @@ def product_demo(companies, start, end, seed):
         rng = random.Random(f"{seed}:product:{company.slug}")
         users = _users(rng, days)
         active = [(day, tenant, user, platform) for day in days for tenant, user, platform in _active_on(rng, users, day)]
-        summary["active users"] += _import("active-users", company, ACTIVE_USER_COLUMNS, (
+        summary["active users"] += import_records("active-users", company, ACTIVE_USER_COLUMNS, (
             {"date": f"{day}", "tenant_id": tenant, "user_id": user, "platform": platform} for day, tenant, user, platform in active
         ))
         daily_users = Counter(day for day, *_ in active)
-        summary["feature flag evaluations"] += _import("feature-flags", company, FLAG_COLUMNS, _flag_rows(rng, days, daily_users))
+        summary["feature flag evaluations"] += import_records("feature-flags", company, FLAG_COLUMNS, _flag_rows(rng, days, daily_users))
     return dict(summary)
 
-
-def _import(kind, company, columns, rows):
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return rows_applied(import_csv(kind, company, text.getvalue().encode()))
 
 
 def _users(rng, days):

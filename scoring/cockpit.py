@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 
 from incidents.models import Company, Incident
-from kpis.calculators import EVIDENCE, INCIDENT, ROLLING_WINDOW, UnknownCalculator, get_calculator
+from kpis.calculators import EVIDENCE, INCIDENT, UnknownCalculator, get_calculator
 from kpis.choices import Dimension, Direction, Status, Units
 from kpis.history import version_of
 from kpis.models import KpiDefinition, Observation
@@ -47,10 +47,6 @@ OBSERVATIONS_SHOWN = 500
 INCIDENTS_SHOWN = 200
 DIMENSION_LABELS = {**dict(Dimension.choices), Dimension.NONE: "Tracked, not in the score"}
 UNIT_LABELS = dict(Units.choices)
-# The daily KPIs whose value covers the 30 days ending with the day (see their calculators); the others cover the day.
-ROLLING_KPIS = {"p1-incident-count", "mttr-reduction", "self-healed"}
-# Which incident time a daily KPI's evidence period is about.
-EVIDENCE_INCIDENT_FIELD = {"p1-incident-count": "detected", "mttr-reduction": "resolved", "self-healed": "resolved"}
 
 
 # --- Scope --------------------------------------------------------------------------------------------
@@ -499,12 +495,6 @@ def visible_definition(user, slug):
     return definition
 
 
-def _evidence_period(slug, day):
-    """[start, end) of the incident data a daily KPI's value of `day` was computed from."""
-    start, end = day_bounds(day)
-    return (end - ROLLING_WINDOW if slug in ROLLING_KPIS else start), end
-
-
 def _grain(slug):
     try:
         return get_calculator(slug).grain
@@ -580,21 +570,32 @@ def kpi_detail(user, scope, slug, day=None):
 
 
 def _daily_evidence(scope, slug, day):
-    """For a daily company KPI: the numbers behind the day's value and a link to the incidents they count."""
-    start, end = _evidence_period(slug, day)
+    """
+    For a daily company KPI: the period its value of `day` covers (the evidence window ending with the day), the
+    numbers behind it, and a link to the incidents they count when they count incidents.
+    """
     evidence = EVIDENCE.get(slug)
-    figures = evidence(scope.company, start, end) if evidence else None
-    by = EVIDENCE_INCIDENT_FIELD.get(slug, "detected")
-    incidents_url = Scope(scope.company).url(
-        "incidents", since=f"{start:%Y-%m-%d}", until=f"{(end - datetime.timedelta(days=1)):%Y-%m-%d}", by=by
+    start, end = day_bounds(day)
+    if evidence is None:
+        return {"start": start, "end": end, "figures": [], "incidents_url": None, "by": None, "runbooks": []}
+    start = end - evidence.window
+    figures = evidence.figures(scope.company, start, end) or {}
+    incidents_url = evidence.incidents_by and Scope(scope.company).url(
+        "incidents",
+        since=f"{start:%Y-%m-%d}",
+        until=f"{(end - datetime.timedelta(days=1)):%Y-%m-%d}",
+        by=evidence.incidents_by,
     )
-    rows = []
-    for name, figure in (figures or {}).items():
-        if name == "runbooks_used":
-            continue
-        rows.append({"name": name.replace("_", " "), "value": format_number(figure) if isinstance(figure, (int, float)) and not isinstance(figure, bool) else figure})
-    return {"start": start, "end": end, "figures": rows, "incidents_url": incidents_url, "by": by,
-            "runbooks": (figures or {}).get("runbooks_used", [])}
+    rows = [
+        {
+            "name": name.replace("_", " "),
+            "value": format_number(figure) if isinstance(figure, (int, float)) and not isinstance(figure, bool) else figure,
+        }
+        for name, figure in figures.items()
+        if name != "runbooks_used"
+    ]
+    return {"start": start, "end": end, "figures": rows, "incidents_url": incidents_url, "by": evidence.incidents_by,
+            "runbooks": figures.get("runbooks_used", [])}
 
 
 def definition_version(user, slug, history_id):

@@ -131,7 +131,7 @@ def secret_scan_violations_rows(day, company_id=None):
 # --- Evidence: the numbers behind a value, for any period -----------------------------------------------------
 
 
-@evidence("vuln-sla-compliance")
+@evidence("vuln-sla-compliance", window=ROLLING_WINDOW)
 def vuln_sla_compliance_evidence(company, start, end):
     """Vulnerabilities due or fixed in [start, end) and those remediated within SLA; None without any."""
     return _one_row(sla_window(start, end, company.pk), "vulnerabilities_due", "remediated_within_sla", "vuln_sla_compliance_pct")

@@ -11,6 +11,7 @@ from kpis.models import KpiDefinition
 from scoring.services import compute_snapshots
 from tests.factories import (
     AlertFactory,
+    DeploymentFactory,
     IncidentFactory,
     KpiDefinitionFactory,
     MilestoneFactory,
@@ -268,3 +269,22 @@ def test_a_daily_kpi_shows_the_figures_behind_its_value_and_links_to_the_inciden
     listing = client.get(incidents_url)
     assert [row["incident"].external_id for row in listing.context["incidents"]] == ["PD-000042"]
     assert listing.context["incidents"][0]["incident"].alert_count == 4
+
+
+def test_a_dora_kpi_shows_the_week_its_value_covers_without_an_incidents_link(client, executive, acme):
+    frequency = KpiDefinitionFactory(
+        slug="deployment-frequency", name="Deployment Frequency", units="per_day", direction="higher", target=10,
+        critical_threshold=1, dimension="efficiency", weight=0,
+    )
+    for days_before in (0, 3, 6, 7):  # the one 7 days before the day lies outside its week
+        DeploymentFactory(service=acme["service"], created_at=at(DAY, 9) - datetime.timedelta(days=days_before))
+    ObservationFactory(kpi=frequency, company=acme["company"], observed_at=at(DAY, 0), value=3 / 7)
+    compute_snapshots(DAY)
+
+    response, html = page(client, executive, "/cockpit/kpi/deployment-frequency/", company="comp-acme")
+
+    evidence = response.context["evidence"]
+    assert (f"{evidence['start']:%Y-%m-%d}", f"{evidence['end']:%Y-%m-%d}") == ("2024-01-09", "2024-01-16")
+    figures = {figure["name"]: figure["value"] for figure in evidence["figures"]}
+    assert figures["production deployments"] == "3"
+    assert not hrefs(html, r"^/cockpit/incidents/\?")

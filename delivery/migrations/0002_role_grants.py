@@ -1,19 +1,11 @@
 """Auditors read the changes, deployments and builds GitHub reported; webhooks write them, no role does."""
 from django.db import migrations
 
-from companyos.grants import grant_permissions, revoke_permissions
+from companyos.grants import grants_operation
 
 GRANTS = {
     "Auditors": ["view_change", "view_deployment", "view_buildrun"],
 }
-
-
-def grant(apps, schema_editor):
-    grant_permissions(apps, "delivery", GRANTS)
-
-
-def revoke(apps, schema_editor):
-    revoke_permissions(apps, "delivery", GRANTS)
 
 
 class Migration(migrations.Migration):
@@ -22,4 +14,4 @@ class Migration(migrations.Migration):
         ("kpis", "0005_nightly_chunks"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grants_operation("delivery", GRANTS)]

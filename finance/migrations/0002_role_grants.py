@@ -1,20 +1,12 @@
 """Data sources' tokens upload billing and cloud-cost files; auditors read what they produced."""
 from django.db import migrations
 
-from companyos.grants import grant_permissions, revoke_permissions
+from companyos.grants import grants_operation
 
 GRANTS = {
     "Data sources": ["add_revenuerecord", "add_cloudcostlineitem"],
     "Auditors": ["view_revenuerecord", "view_cloudcostlineitem"],
 }
-
-
-def grant(apps, schema_editor):
-    grant_permissions(apps, "finance", GRANTS)
-
-
-def revoke(apps, schema_editor):
-    revoke_permissions(apps, "finance", GRANTS)
 
 
 class Migration(migrations.Migration):
@@ -23,4 +15,4 @@ class Migration(migrations.Migration):
         ("kpis", "0003_persona_and_data_source_groups"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grants_operation("finance", GRANTS)]

@@ -1,20 +1,12 @@
 """Data sources' tokens upload active-user and feature-flag files; auditors read what they produced."""
 from django.db import migrations
 
-from companyos.grants import grant_permissions, revoke_permissions
+from companyos.grants import grants_operation
 
 GRANTS = {
     "Data sources": ["add_activeuser", "add_featureflagevaluation"],
     "Auditors": ["view_activeuser", "view_featureflagevaluation"],
 }
-
-
-def grant(apps, schema_editor):
-    grant_permissions(apps, "product", GRANTS)
-
-
-def revoke(apps, schema_editor):
-    revoke_permissions(apps, "product", GRANTS)
 
 
 class Migration(migrations.Migration):
@@ -23,4 +15,4 @@ class Migration(migrations.Migration):
         ("kpis", "0003_persona_and_data_source_groups"),
     ]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grants_operation("product", GRANTS)]
