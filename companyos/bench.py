@@ -98,7 +98,22 @@ DO UPDATE SET value = excluded.value, confidence = excluded.confidence, source =
               computed_at = excluded.computed_at
 WHERE kpis_observation.source IN ('nightly', 'backfill')
 """
-DAYS_SQL = "generate_series(%(since)s, %(until)s - interval '1 day', interval '1 day') AS days (day)"
+
+
+def rolling_rows_sql(daily, value):
+    """
+    A 30-day rolling KPI's floor rows from `daily`, a SELECT of company_id, day (00:00 UTC) and the day's totals:
+    each day's totals count toward the 30 days that start with it; `value` aggregates them per company and day.
+    """
+    return f"""
+        WITH daily AS ({daily})
+        SELECT company_id, NULL::bigint, NULL::bigint, NULL::bigint, day + ahead * interval '1 day', {value}
+        FROM daily CROSS JOIN generate_series(0, 29) AS ahead
+        WHERE day + ahead * interval '1 day' >= %(since)s AND day + ahead * interval '1 day' < %(until)s
+        GROUP BY 1, 5
+    """
+
+
 FLOOR_ROWS_SQL = {
     "mttr": """
         SELECT i.company_id, s.domain_id, i.service_id, i.id, i.resolved_at, extract(epoch FROM i.resolved_at - i.detected_at) / 60
@@ -135,17 +150,14 @@ FLOOR_ROWS_SQL = {
         ) r
         JOIN incidents_incident i ON i.id = r.incident_id LEFT JOIN incidents_service s ON s.id = i.service_id
     """,
-    "p1-incident-count": f"""
-        WITH daily AS (
-            SELECT company_id, date_trunc('day', detected_at, 'UTC') AS day, count(*) FILTER (WHERE severity = 'P1') AS p1
-            FROM incidents_incident
-            WHERE detected_at >= %(since)s - interval '29 days' AND detected_at < %(until)s
-            GROUP BY 1, 2
-        )
-        SELECT daily.company_id, NULL::bigint, NULL::bigint, NULL::bigint, days.day, sum(daily.p1)
-        FROM {DAYS_SQL} JOIN daily ON daily.day BETWEEN days.day - interval '29 days' AND days.day
-        GROUP BY daily.company_id, days.day
-    """,
+    "p1-incident-count": rolling_rows_sql(
+        """
+        SELECT company_id, date_trunc('day', detected_at, 'UTC') AS day, count(*) FILTER (WHERE severity = 'P1') AS p1
+        FROM incidents_incident WHERE detected_at >= %(since)s - interval '29 days' AND detected_at < %(until)s
+        GROUP BY 1, 2
+        """,
+        "sum(p1)",
+    ),
     "noise-reduction": """
         SELECT a.company_id, NULL::bigint, NULL::bigint, NULL::bigint, date_trunc('day', a.issued_at, 'UTC'),
                100 - 100.0 * count(DISTINCT a.incident_id) FILTER (WHERE i.correlation_key > '') / count(*)
@@ -153,34 +165,26 @@ FLOOR_ROWS_SQL = {
         WHERE a.issued_at >= %(since)s AND a.issued_at < %(until)s
         GROUP BY 1, 5
     """,
-    "mttr-reduction": f"""
-        WITH daily AS (
-            SELECT company_id, date_trunc('day', resolved_at, 'UTC') AS day,
-                   count(*) FILTER (WHERE automation_used) AS automated, count(*) FILTER (WHERE NOT automation_used) AS manual,
-                   sum(extract(epoch FROM resolved_at - detected_at)::float8) FILTER (WHERE automation_used) AS automated_seconds,
-                   sum(extract(epoch FROM resolved_at - detected_at)::float8) FILTER (WHERE NOT automation_used) AS manual_seconds
-            FROM incidents_incident
-            WHERE resolved_at >= %(since)s - interval '29 days' AND resolved_at < %(until)s
-            GROUP BY 1, 2
-        )
-        SELECT daily.company_id, NULL::bigint, NULL::bigint, NULL::bigint, days.day,
-               100 - 100 * (sum(automated_seconds) / NULLIF(sum(automated), 0))
-                         / NULLIF(sum(manual_seconds) / NULLIF(sum(manual), 0), 0)
-        FROM {DAYS_SQL} JOIN daily ON daily.day BETWEEN days.day - interval '29 days' AND days.day
-        GROUP BY daily.company_id, days.day
-    """,
-    "self-healed": f"""
-        WITH daily AS (
-            SELECT company_id, date_trunc('day', resolved_at, 'UTC') AS day,
-                   count(*) FILTER (WHERE automation_used) AS automated, count(*) AS resolved
-            FROM incidents_incident
-            WHERE resolved_at >= %(since)s - interval '29 days' AND resolved_at < %(until)s
-            GROUP BY 1, 2
-        )
-        SELECT daily.company_id, NULL::bigint, NULL::bigint, NULL::bigint, days.day, 100.0 * sum(automated) / sum(resolved)
-        FROM {DAYS_SQL} JOIN daily ON daily.day BETWEEN days.day - interval '29 days' AND days.day
-        GROUP BY daily.company_id, days.day
-    """,
+    "mttr-reduction": rolling_rows_sql(
+        """
+        SELECT company_id, date_trunc('day', resolved_at, 'UTC') AS day,
+               count(*) FILTER (WHERE automation_used) AS automated, count(*) FILTER (WHERE NOT automation_used) AS manual,
+               sum(extract(epoch FROM resolved_at - detected_at)::float8) FILTER (WHERE automation_used) AS automated_seconds,
+               sum(extract(epoch FROM resolved_at - detected_at)::float8) FILTER (WHERE NOT automation_used) AS manual_seconds
+        FROM incidents_incident WHERE resolved_at >= %(since)s - interval '29 days' AND resolved_at < %(until)s
+        GROUP BY 1, 2
+        """,
+        "100 - 100 * (sum(automated_seconds) / NULLIF(sum(automated), 0)) / NULLIF(sum(manual_seconds) / NULLIF(sum(manual), 0), 0)",
+    ),
+    "self-healed": rolling_rows_sql(
+        """
+        SELECT company_id, date_trunc('day', resolved_at, 'UTC') AS day,
+               count(*) FILTER (WHERE automation_used) AS automated, count(*) AS resolved
+        FROM incidents_incident WHERE resolved_at >= %(since)s - interval '29 days' AND resolved_at < %(until)s
+        GROUP BY 1, 2
+        """,
+        "100.0 * sum(automated) / sum(resolved)",
+    ),
     "patch-compliance": """
         SELECT DISTINCT ON (company_id, date_trunc('day', scanned_at, 'UTC'))
                company_id, NULL::bigint, NULL::bigint, NULL::bigint, date_trunc('day', scanned_at, 'UTC'),
