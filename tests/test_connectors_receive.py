@@ -132,3 +132,14 @@ def test_auditors_read_source_events_and_other_roles_do_not():
     assert row["payload"] == {"slug": "comp-new"} and row["status"] == "processed"
 
     assert client_for(member_of(roles.EXECUTIVES)).get("/api/source-events/").status_code == 403
+
+
+def test_a_time_filter_with_an_offset_postgresql_does_not_know_is_compared_in_utc():
+    receive("github", "delivery-1", create_company, payload={"slug": "comp-new"})
+    auditor = client_for(member_of(roles.AUDITORS))
+
+    # ISO 8601 allows -20:26; PostgreSQL refuses offsets beyond 15:59.
+    response = auditor.get("/api/source-events/", {"since": "2000-01-01T00:00:00-20:26", "source": "github"})
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1

@@ -8,6 +8,7 @@ from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from companyos.api.filters import UtcDateTimeFilter
 from connectors.models import Integration, SourceEvent
 
 from .serializers import ReceivedSerializer, SourceEventSerializer
@@ -22,10 +23,13 @@ class ViewPermissions(DjangoModelPermissions):
 
 
 class SourceEventFilter(filters.FilterSet):
+    since = UtcDateTimeFilter(field_name="received_at", lookup_expr="gte", help_text="Received at or after, ISO 8601.")
+    until = UtcDateTimeFilter(field_name="received_at", lookup_expr="lt", help_text="Received before, ISO 8601.")
+    company = filters.CharFilter(field_name="company__slug", help_text="The company's slug.")
+
     class Meta:
         model = SourceEvent
-        fields = {"source": ["exact"], "status": ["exact"], "event_type": ["exact"], "company__slug": ["exact"],
-                  "received_at": ["gte", "lt"]}
+        fields = ["source", "status", "event_type", "company", "since", "until"]
 
 
 class SourceEventViewSet(viewsets.ReadOnlyModelViewSet):

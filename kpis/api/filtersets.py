@@ -1,5 +1,6 @@
 import django_filters
 
+from companyos.api.filters import UtcDateTimeFilter
 from incidents.models import Company
 from kpis.choices import Dimension, ProposalStatus, Status, Visibility
 from kpis.models import KpiChangeProposal, KpiDefinition, Observation
@@ -17,8 +18,8 @@ class KpiDefinitionFilterSet(django_filters.FilterSet):
 
 
 class ObservationFilterSet(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="observed_at", lookup_expr="gte", help_text="Inclusive, ISO 8601.")
-    until = django_filters.IsoDateTimeFilter(field_name="observed_at", lookup_expr="lt", help_text="Exclusive, ISO 8601.")
+    since = UtcDateTimeFilter(field_name="observed_at", lookup_expr="gte", help_text="Inclusive, ISO 8601.")
+    until = UtcDateTimeFilter(field_name="observed_at", lookup_expr="lt", help_text="Exclusive, ISO 8601.")
     company = django_filters.ModelChoiceFilter(queryset=Company.objects.all(), to_field_name="slug")
     domain = django_filters.CharFilter(field_name="domain__slug", help_text="A domain slug (combine with company).")
     service = django_filters.CharFilter(field_name="service__slug", help_text="A service slug (combine with company).")
