@@ -28,8 +28,6 @@ from companyos.bulk import insert_rows
 
 from .services import receive, upload_delivery_id
 
-# The largest file one upload may carry; a bigger export is split by period (each file restates its own).
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # Bad cells listed in one refusal; the rest are counted, so a wholly wrong file gives a readable answer.
 MAX_REPORTED_ERRORS = 100
 
@@ -100,8 +98,6 @@ class LineErrors:
 
 def decode(content):
     """The file's text: UTF-8 with an optional BOM. Anything else is refused naming the line."""
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it by period."})
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:

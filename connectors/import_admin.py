@@ -13,7 +13,8 @@ from django.utils.html import format_html
 from companyos.admin import ReadOnlyAdmin
 from incidents.models import Company
 
-from .csv_import import KINDS, MAX_UPLOAD_BYTES, import_csv, rows_applied
+from .csv_import import KINDS, import_csv, rows_applied
+from .services import read_upload
 
 
 class CsvUploadForm(forms.Form):
@@ -27,7 +28,7 @@ class CsvUploadForm(forms.Form):
 
 
 def line_messages(error):
-    """A refused file's errors, one `line <n>: <column>: <message>` per bad cell."""
+    """A refused upload's errors for the admin page, one `<where>: <message>` each (`line <n>: <column>` for a CSV cell)."""
     if not hasattr(error, "error_dict"):
         return error.messages
     return [f"{where}: {message}" for where, found in error.message_dict.items() for message in found]
@@ -57,7 +58,7 @@ class CsvImportAdmin(ReadOnlyAdmin):
                 raise PermissionDenied
             company = form.cleaned_data["company"]
             try:
-                received = import_csv(kind.name, company, form.cleaned_data["file"].read(MAX_UPLOAD_BYTES + 1), user=request.user)
+                received = import_csv(kind.name, company, read_upload(form.cleaned_data["file"]), user=request.user)
             except ValidationError as error:
                 form.add_error(None, line_messages(error))
             else:

@@ -13,6 +13,19 @@ from companyos.change_control import save_with_history
 from .choices import EventStatus
 from .models import SourceEvent
 
+# The largest file an upload may carry (a scanner report, a CSV export); bigger exports are split by period.
+MAX_UPLOAD_BYTES = 50 * 2**20
+
+
+def read_upload(stream):
+    """The bytes of an uploaded file or request body (read up to one byte past the limit), refused when empty or too large."""
+    content = stream.read(MAX_UPLOAD_BYTES + 1)
+    if not content:
+        raise ValidationError({"file": "The file is empty."})
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB; split it by period."})
+    return content
+
 
 class Ignored(Exception):
     """Raised by a handler: the payload is valid but nothing in it applies to us (the message says why)."""

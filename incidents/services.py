@@ -36,6 +36,18 @@ _GAP_EXCEEDS_WINDOW_SQL = {
 }
 
 
+def company_named(slug, *, field="company"):
+    """The company whose slug is `slug`; a ValidationError on `field` when it is missing or unknown."""
+    if not slug:
+        raise ValidationError({field: f"Name the company: ?{field}=<slug>."})
+    slug = str(slug)
+    # A NUL character cannot reach PostgreSQL; no slug has one.
+    company = Company.objects.filter(slug=slug).first() if "\x00" not in slug else None
+    if company is None:
+        raise ValidationError({field: f"No company has the slug '{slug}'."})
+    return company
+
+
 def correlation_config_for(company):
     """The company's correlation config, or the defaults (unsaved) when it has none."""
     try:

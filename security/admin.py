@@ -11,6 +11,8 @@ from django.urls import path, reverse
 
 from companyos.admin import ReadOnlyAdmin
 from connectors.choices import EventStatus
+from connectors.import_admin import line_messages
+from connectors.services import read_upload
 from incidents.models import Service
 
 from . import services
@@ -105,10 +107,10 @@ class VulnerabilityAdmin(UploadLinkAdmin):
             scanned_at = form.cleaned_data["scanned_at"]
             try:
                 received = services.apply_report(
-                    service, scanner, form.cleaned_data["file"].read(), scanned_at=scanned_at, user=request.user
+                    service, scanner, read_upload(form.cleaned_data["file"]), scanned_at=scanned_at, user=request.user
                 )
             except ValidationError as error:
-                form.add_error(None, [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()])
+                form.add_error(None, line_messages(error))
             else:
                 self.message_user(request, _upload_message(scanner, service, received), messages.SUCCESS)
                 model = "secretfinding" if scanner == Scanner.GITLEAKS else "vulnerability"

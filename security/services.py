@@ -10,7 +10,8 @@ from django.core.validators import slug_re
 from django.utils import timezone
 
 from connectors.services import Ignored, receive, upload_delivery_id
-from incidents.models import Company, Service
+from incidents.models import Service
+from incidents.services import company_named
 
 from .choices import VULNERABILITY_SCANNERS, Scanner
 from .models import ScanReport, SecretFinding, Vulnerability
@@ -32,18 +33,12 @@ def service_named(company_slug, reference):
     The service `reference` (`<service>`, or `<domain>/<service>` when several domains have one of that
     slug) of the company `company_slug`; a ValidationError names what is missing, unknown or ambiguous.
     """
-    if not company_slug:
-        raise ValidationError({"company": "Name the company, e.g. company=comp-acme."})
+    company = company_named(company_slug)
     if not reference:
         raise ValidationError({"service": "Name the service, e.g. service=gateway or service=api-gateway/gateway."})
     domain_slug, _, service_slug = reference.rpartition("/")
-    if not slug_re.match(company_slug):
-        raise ValidationError({"company": f"{json.dumps(company_slug)} is not a slug."})
     if not slug_re.match(service_slug) or (domain_slug and not slug_re.match(domain_slug)):
         raise ValidationError({"service": f"{json.dumps(reference)} is not <service> or <domain>/<service>."})
-    company = Company.objects.filter(slug=company_slug).first()
-    if company is None:
-        raise ValidationError({"company": f"No company has the slug '{company_slug}'."})
     services = Service.objects.filter(domain__company=company, slug=service_slug).select_related("domain__company")
     if domain_slug:
         services = services.filter(domain__slug=domain_slug)

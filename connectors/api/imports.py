@@ -2,26 +2,20 @@
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import BaseParser, MultiPartParser
-from rest_framework.response import Response
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
 from companyos.api.permissions import IngestPermission
-from connectors.csv_import import KINDS, MAX_UPLOAD_BYTES, import_csv, rows_applied
-from incidents.models import Company
+from connectors.csv_import import KINDS, import_csv, rows_applied
+from incidents.services import company_named
 
 from .serializers import ReceivedSerializer
+from .uploads import RawBodyParser, received_response, uploaded_content
 
 
-class CsvBodyParser(BaseParser):
-    """A text/csv body, as bytes (one byte over the limit is enough to refuse it)."""
-
+class CsvBodyParser(RawBodyParser):
     media_type = "text/csv"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read(MAX_UPLOAD_BYTES + 1) if stream is not None else b""
 
 
 class ImportResultSerializer(ReceivedSerializer):
@@ -67,27 +61,6 @@ class CsvImportView(APIView):
         responses={201: ImportResultSerializer, 200: ImportResultSerializer},
     )
     def post(self, request):
-        company = self._company(request)
-        received = import_csv(self.kind, company, self._content(request), user=request.user)
-        return Response(
-            ImportResultSerializer(received).data, status=status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
-        )
-
-    def _company(self, request):
-        slug = request.query_params.get("company", "")
-        company = Company.objects.filter(slug=slug).first() if slug and "\x00" not in slug else None
-        if company is None:
-            raise ValidationError({"company": [f"No company has the slug '{slug}'." if slug else "Name the company: ?company=<slug>."]})
-        return company
-
-    def _content(self, request):
-        if request.content_type.startswith("multipart/"):
-            if "file" not in request.FILES:
-                raise ValidationError({"file": ["Send the CSV file as the multipart field 'file'."]})
-            content = request.FILES["file"].read(MAX_UPLOAD_BYTES + 1)
-        else:
-            # An empty text/csv body is not parsed at all: no data.
-            content = request.data if isinstance(request.data, bytes) else b""
-        if not content:
-            raise ValidationError({"file": ["The file is empty."]})
-        return content
+        company = company_named(request.query_params.get("company"))
+        received = import_csv(self.kind, company, uploaded_content(request), user=request.user)
+        return received_response(ImportResultSerializer, received)

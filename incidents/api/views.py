@@ -13,6 +13,7 @@ from connectors.api.views import SignedWebhookView
 from connectors.choices import IntegrationKind
 from incidents import ingestion, pagerduty
 from incidents.models import Company, Incident, Service
+from incidents.services import company_named
 from kpis.api.serializers import ObservationSerializer
 from kpis.models import Observation
 
@@ -85,9 +86,7 @@ class AlertmanagerWebhookView(APIView):
         slug = request.query_params.get("company") or (request.data.get("commonLabels") or {}).get("company")
         if not slug:
             raise ValidationError({"company": "Name the company in ?company= or a common 'company' label."})
-        company = Company.objects.filter(slug=slug).first()
-        if company is None:
-            raise ValidationError({"company": f"No company has the slug '{slug}'."})
+        company = company_named(slug)
         result = ingestion.ingest_alerts(ingestion.alerts_from_alertmanager(request.data, company))
         return Response(IngestResultSerializer(result).data)
 

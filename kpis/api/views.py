@@ -17,6 +17,7 @@ from companyos.api.payloads import rows_of, validated_rows
 from companyos.api.permissions import IngestPermission
 from companyos.api.renderers import CSVRenderer, stream_csv
 from incidents.models import Company, Domain, Service
+from incidents.services import company_named
 from kpis import observations as observation_services
 from kpis import proof, services
 from kpis.history import change_log
@@ -209,12 +210,7 @@ class KpiMetricsView(APIView):
     )
     def get(self, request):
         params = request.query_params
-        slug = params.get("company_id") or params.get("company")
-        if not slug:
-            raise ValidationError({"company_id": "Name the company, e.g. company_id=comp-acme."})
-        company = Company.objects.filter(slug=slug).first()
-        if company is None:
-            raise ValidationError({"company_id": f"No company has the slug '{slug}'."})
+        company = company_named(params.get("company_id") or params.get("company"), field="company_id")
         time_range = params.get("timeRange", "24h")
         if time_range not in proof.TIME_RANGES:
             raise ValidationError({"timeRange": f"'{time_range}' is not one of {', '.join(proof.TIME_RANGES)}."})

@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.models import Company
+from incidents.services import company_named
 from scoring import scorecards
 
 COMPANY = OpenApiParameter("company", str, required=True, description="The company's slug, e.g. comp-acme.")
@@ -17,13 +17,7 @@ MAX_SERIES_DAYS = 731
 
 
 def _company(params):
-    slug = params.get("company")
-    if not slug:
-        raise ValidationError({"company": "Name the company, e.g. company=comp-acme."})
-    company = Company.objects.filter(slug=slug).first()
-    if company is None:
-        raise ValidationError({"company": f"No company has the slug '{slug}'."})
-    return company
+    return company_named(params.get("company"))
 
 
 def _date(params, name):

@@ -1,25 +1,21 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import BaseParser, MultiPartParser
-from rest_framework.response import Response
+from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
 from companyos.api.permissions import IngestPermission
+from connectors.api.uploads import RawBodyParser, received_response, uploaded_content
 from security import services
 from security.scanners import parse_time
 
 from .serializers import ScanReceivedSerializer
 
 
-class RawJSONParser(BaseParser):
-    """A JSON body as its bytes: the report is parsed (naming the position of an error) and hashed as sent."""
+class RawJSONParser(RawBodyParser):
+    """The report is parsed by the scanner's parser, which names the position of an error."""
 
     media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read()
 
 
 class ScanUploadView(APIView):
@@ -64,22 +60,14 @@ class ScanUploadView(APIView):
         },
     )
     def post(self, request):
-        if isinstance(request.data, bytes):
-            content, fields = request.data, request.query_params
-        else:
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise ValidationError({"file": ["Send the report as the JSON body or as the multipart field 'file'."]})
-            content, fields = upload.read(), {**request.query_params.dict(), **request.data.dict()}
-        if not content:
-            raise ValidationError({"body": ["Send the report as the JSON body or as the multipart field 'file'."]})
+        content = uploaded_content(request)
+        # A multipart upload may name the service in its form fields too.
+        fields = request.query_params if isinstance(request.data, bytes) else {**request.query_params.dict(), **request.data.dict()}
         service = services.service_named(fields.get("company"), fields.get("service"))
         received = services.apply_report(
             service, self.scanner, content, scanned_at=_scanned_at(fields.get("scanned_at")), user=request.user
         )
-        return Response(
-            ScanReceivedSerializer(received).data, status=status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
-        )
+        return received_response(ScanReceivedSerializer, received)
 
 
 def _scanned_at(value):
