@@ -18,7 +18,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-from django.db import NotSupportedError
+from django.db import NotSupportedError, connection
 from django.db.models import (
     Avg,
     BigIntegerField,
@@ -34,9 +34,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDay
 from django.utils import timezone
 
 from incidents.choices import Phase, Severity
@@ -58,6 +59,9 @@ GRAINS = (INCIDENT, DAY)
 # The seed measures MTTR reduction and self-healing over 30 days and targets P1 incidents per month.
 ROLLING_WINDOW = datetime.timedelta(days=30)
 ONE_DAY = datetime.timedelta(days=1)
+# The longest run of days one statement computes: each run re-reads the window before its first day, and a
+# crashed backfill redoes at most one run.
+DAYS_PER_STATEMENT = 92
 
 # The columns every calculator's queryset selects, in this order; kpis.observations inserts them.
 ROW_COLUMNS = ("obs_company", "obs_domain", "obs_service", "obs_incident", "obs_observed_at", "obs_value", "obs_confidence")
@@ -86,17 +90,40 @@ class Period(NamedTuple):
         return periods
 
 
+class RowsSQL(NamedTuple):
+    """A SELECT of observation rows (the columns of ROW_COLUMNS) and its parameters."""
+
+    sql: str
+    params: list
+
+
 @dataclass(frozen=True)
 class Calculator:
-    """A registered formula: `rows(period, company_id)` returns the observation rows of `slug`."""
+    """
+    A registered formula: `rows(period, company_id)` returns the observation rows of `slug`, as a queryset or as
+    RowsSQL. A DAY calculator is given one day at a time, or with `many_days` a run of up to DAYS_PER_STATEMENT days
+    that it computes in one statement.
+    """
 
     slug: str
     grain: str
-    rows: Callable[[Period, int | None], QuerySet]
+    rows: Callable[[Period, int | None], QuerySet | RowsSQL]
+    many_days: bool = False
 
     def periods(self, period):
-        """The chunks one computation of `period` is split into: the whole period, or one per day."""
-        return period.days() if self.grain == DAY else [period]
+        """The chunks one computation of `period` is split into: the whole period, days, or runs of days."""
+        if self.grain == INCIDENT:
+            return [period]
+        days = period.days()
+        if not self.many_days:
+            return days
+        runs = (days[first:first + DAYS_PER_STATEMENT] for first in range(0, len(days), DAYS_PER_STATEMENT))
+        return [Period(run[0].start, run[-1].end) for run in runs]
+
+    def sql(self, period, company_id):
+        """The SELECT of the rows of `period` and its parameters."""
+        rows = self.rows(period, company_id)
+        return rows if isinstance(rows, RowsSQL) else RowsSQL(*rows.query.sql_with_params())
 
 
 CALCULATORS: dict[str, Calculator] = {}
@@ -122,15 +149,15 @@ class UnknownCalculator(LookupError):
     """The slug has no calculator: it is unknown or ingest-only."""
 
 
-def calculator(slug, *, grain):
-    """Register the decorated function as the calculator of `slug`."""
+def calculator(slug, *, grain, many_days=False):
+    """Register the decorated function as the calculator of `slug` (see Calculator for `many_days`)."""
     if grain not in GRAINS:
         raise ValueError(f"Unknown grain '{grain}' for '{slug}'; use one of {', '.join(GRAINS)}.")
 
     def register(function):
         if slug in CALCULATORS:
             raise ValueError(f"The KPI '{slug}' already has a calculator.")
-        CALCULATORS[slug] = Calculator(slug=slug, grain=grain, rows=function)
+        CALCULATORS[slug] = Calculator(slug=slug, grain=grain, rows=function, many_days=many_days)
         return function
 
     return register
@@ -207,16 +234,21 @@ def _indexed_company_filter(company_id):
     return _company_filter(company_id) if company_id is not None else Q(company_id__in=Company.objects.values("pk"))
 
 
-def _day_rows(queryset, day, value, confidence=1.0):
-    """Company rows of one day: `queryset` must be grouped by company with `obs_company`."""
+def _company_rows(queryset, *, observed_at, value, confidence=1.0):
+    """Company rows: `queryset` must be grouped by company with `obs_company` (and by day, for many days)."""
     return queryset.order_by().annotate(
         obs_domain=_null_id(),
         obs_service=_null_id(),
         obs_incident=_null_id(),
-        obs_observed_at=Value(day.start, output_field=DateTimeField()),
+        obs_observed_at=observed_at,
         obs_value=value,
         obs_confidence=Value(confidence, output_field=FloatField()),
     ).values(*ROW_COLUMNS)
+
+
+def _day_rows(queryset, day, value):
+    """Company rows of one day: `queryset` must be grouped by company with `obs_company`."""
+    return _company_rows(queryset, observed_at=Value(day.start, output_field=DateTimeField()), value=value)
 
 
 def _incident_rows(incidents, *, observed_at, value, confidence=1.0):
@@ -323,92 +355,189 @@ def _by_company(queryset):
     return queryset.order_by().values(obs_company=F("company_id"))
 
 
-def p1_incident_window(start, end, company_id=None):
-    """Per company with incidents detected in [start, end): `incidents` and `p1_incidents`."""
-    incidents = Incident.objects.filter(detected_at__gte=start, detected_at__lt=end).filter(_company_filter(company_id))
-    return _by_company(incidents).annotate(incidents=Count("id"), p1_incidents=Count("id", filter=Q(severity=Severity.P1)))
+def _by_company_and_day(queryset, field):
+    """Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`, its 00:00)."""
+    return queryset.order_by().values(obs_company=F("company_id"), obs_day=TruncDay(field, tzinfo=datetime.timezone.utc))
 
 
-def noise_window(start, end, company_id=None):
+def _utc_midnight(moment):
+    return datetime.datetime.combine(moment.astimezone(datetime.timezone.utc).date(), datetime.time.min, tzinfo=datetime.timezone.utc)
+
+
+@dataclass(frozen=True)
+class DailyTotals:
     """
-    Per company with alerts issued in [start, end): `raw_alerts`, `incidents_created` (distinct
-    incidents made by correlation from those alerts) and `noise_reduction_pct`.
+    Figures of company KPIs over windows of whole days, from totals per company and UTC day that add up (counts and
+    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time, `totals`
+    total them per company and day, and `figures` are SQL expressions over a window's summed totals, which they name.
+    A day's window is the `window` ending with the day. Every day of a backfill comes from one statement that reads
+    each counted row once (the windows add up the few daily totals instead).
+    """
+
+    counted: Callable
+    time_field: str
+    totals: dict
+    figures: dict
+    window: datetime.timedelta
+
+    def sql(self, windows, company_id=None):
+        """
+        A SELECT, per company and window with counted rows: `obs_company`, `obs_window` (the window's label), the
+        summed totals and the figures. `windows` are (label, start, end), either day-aligned or just one.
+        """
+        first, last = min(start for _, start, _ in windows), max(end for _, _, end in windows)
+        daily = _by_company_and_day(self.counted(first, last, company_id), self.time_field).annotate(**self.totals)
+        daily_sql, daily_params = daily.query.sql_with_params()
+        sums = ", ".join(
+            f"CAST(SUM(daily.{name}) AS {daily.query.annotations[name].output_field.cast_db_type(connection)}) AS {name}"
+            for name in self.totals
+        )
+        float_type = FloatField().cast_db_type(connection)
+        figures = "".join(f", CAST({expression} AS {float_type}) AS {name}" for name, expression in self.figures.items())
+        # A lone window may start mid-day: its rows are counted from its start, so its first day counts whole.
+        adapt = connection.ops.adapt_datetimefield_value
+        window_params = [adapt(moment) for label, start, end in windows for moment in (label, _utc_midnight(start), end)]
+        sql = f"""
+            SELECT summed.*{figures} FROM (
+                SELECT daily.obs_company, windows.column1 AS obs_window, {sums}
+                FROM (VALUES {", ".join(["(%s, %s, %s)"] * len(windows))}) AS windows
+                JOIN ({daily_sql}) AS daily ON daily.obs_day >= windows.column2 AND daily.obs_day < windows.column3
+                GROUP BY daily.obs_company, windows.column1
+            ) AS summed
+        """
+        return RowsSQL(sql, [*window_params, *daily_params])
+
+    def day_rows(self, period, company_id, value):
+        """Company rows of every day of `period`: `value` (a total or figure) over the window ending with the day."""
+        figures = self.sql([(day.start, day.end - self.window, day.end) for day in period.days()], company_id)
+        null_id = f"CAST(NULL AS {BigIntegerField().cast_db_type(connection)})"
+        sql = f"""
+            SELECT obs_company, {null_id} AS obs_domain, {null_id} AS obs_service, {null_id} AS obs_incident,
+                   obs_window AS obs_observed_at, CAST({value} AS {FloatField().cast_db_type(connection)}) AS obs_value,
+                   1.0 AS obs_confidence
+            FROM ({figures.sql}) AS figures
+        """
+        return RowsSQL(sql, figures.params)
+
+    def figures_of(self, company, start, end, *names):
+        """The totals and figures `names` of `company` over [start, end); None without counted rows."""
+        sql, params = self.sql([(start, start, end)], company.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            return None if row is None else {name: row[[column.name for column in cursor.description].index(name)] for name in names}
+
+
+def _detected_incidents(start, end, company_id):
+    return Incident.objects.filter(detected_at__gte=start, detected_at__lt=end).filter(_company_filter(company_id))
+
+
+def _resolved_incidents(start, end, company_id):
+    return Incident.objects.filter(resolved_at__gte=start, resolved_at__lt=end).filter(_company_filter(company_id))
+
+
+_automated = Q(automation_used=True)
+_resolution_minutes = MinutesBetween(F("resolved_at"), F("detected_at"))
+
+# Incidents detected: all of them and the P1s.
+DETECTED_INCIDENTS = DailyTotals(
+    counted=_detected_incidents,
+    time_field="detected_at",
+    totals={"incidents": Count("id"), "p1_incidents": Count("id", filter=Q(severity=Severity.P1))},
+    figures={},
+    window=ROLLING_WINDOW,
+)
+
+# Incidents resolved, manually and by automation (runbooks), with their resolution minutes.
+RESOLVED_INCIDENTS = DailyTotals(
+    counted=_resolved_incidents,
+    time_field="resolved_at",
+    totals={
+        "manual_incidents": Count("id", filter=~_automated),
+        "automated_incidents": Count("id", filter=_automated),
+        "total_incidents": Count("id"),
+        "manual_minutes": Sum(_resolution_minutes, filter=~_automated),
+        "automated_minutes": Sum(_resolution_minutes, filter=_automated),
+    },
+    figures={
+        "manual_mttr_minutes": "manual_minutes / NULLIF(manual_incidents, 0)",
+        "automated_mttr_minutes": "automated_minutes / NULLIF(automated_incidents, 0)",
+        "mttr_reduction_pct": (
+            "100.0 - 100.0 * (automated_minutes / NULLIF(automated_incidents, 0))"
+            " / NULLIF(manual_minutes / NULLIF(manual_incidents, 0), 0)"
+        ),
+        "self_healed_pct": "100.0 * automated_incidents / NULLIF(total_incidents, 0)",
+    },
+    window=ROLLING_WINDOW,
+)
+
+
+def noise_window(start, end, company_id=None, *, each_day=False):
+    """
+    Per company with alerts issued in [start, end) (and per UTC day, `each_day`): `raw_alerts`, `incidents_created`
+    (distinct incidents made by correlation from those alerts) and `noise_reduction_pct`.
     """
     alerts = Alert.objects.filter(issued_at__gte=start, issued_at__lt=end).filter(_indexed_company_filter(company_id))
     # Probed per alert through the incident's primary key: a day's alerts meet a few thousand incidents, and a
     # join would have PostgreSQL hash every incident there is.
     made_by_correlation = Exists(Incident.objects.filter(pk=OuterRef("incident_id"), correlation_key__gt=""))
-    return _by_company(alerts).annotate(
+    grouped = _by_company_and_day(alerts, "issued_at") if each_day else _by_company(alerts)
+    return grouped.annotate(
         raw_alerts=Count("id"),
         incidents_created=Count("incident", distinct=True, filter=made_by_correlation),
         noise_reduction_pct=Value(100.0) - percent(F("incidents_created"), F("raw_alerts")),
     )
 
 
-def resolution_window(start, end, company_id=None):
-    """
-    Per company with incidents resolved in [start, end): manual and automated sample sizes and mean
-    resolution minutes, `mttr_reduction_pct` (NULL unless both kinds exist) and `self_healed_pct`.
-    """
-    automated = Q(automation_used=True)
-    minutes = MinutesBetween(F("resolved_at"), F("detected_at"))
-    incidents = Incident.objects.filter(resolved_at__gte=start, resolved_at__lt=end).filter(_company_filter(company_id))
-    return _by_company(incidents).annotate(
-        manual_incidents=Count("id", filter=~automated),
-        automated_incidents=Count("id", filter=automated),
-        total_incidents=Count("id"),
-        manual_mttr_minutes=Avg(minutes, filter=~automated),
-        automated_mttr_minutes=Avg(minutes, filter=automated),
-        mttr_reduction_pct=Value(100.0) - percent(F("automated_mttr_minutes"), F("manual_mttr_minutes")),
-        self_healed_pct=percent(F("automated_incidents"), F("total_incidents")),
+def latest_patch_snapshots(start, end, company_id=None, *, each_day=False):
+    """Each company's latest patch scan in [start, end) (of each UTC day, `each_day`), with `compliance_pct`."""
+    scans = PatchComplianceSnapshot.objects.filter(scanned_at__gte=start, scanned_at__lt=end).annotate(
+        obs_day=TruncDay("scanned_at", tzinfo=datetime.timezone.utc)
     )
-
-
-def latest_patch_snapshots(start, end, company_id=None):
-    """Each company's latest patch scan in [start, end), with `compliance_pct`."""
-    scans = PatchComplianceSnapshot.objects.filter(scanned_at__gte=start, scanned_at__lt=end)
-    latest = scans.filter(company=OuterRef("company")).order_by("-scanned_at").values("scanned_at")[:1]
+    later = scans.filter(company=OuterRef("company"), scanned_at__gt=OuterRef("scanned_at"))
+    if each_day:
+        later = later.filter(obs_day=OuterRef("obs_day"))
     return (
-        scans.filter(_company_filter(company_id), scanned_at=Subquery(latest))
+        scans.filter(_company_filter(company_id))
+        .exclude(Exists(later))
         .order_by()
         .annotate(obs_company=F("company_id"), compliance_pct=percent(F("compliant_instances"), F("total_instances")))
     )
 
 
-@calculator("p1-incident-count", grain=DAY)
-def p1_incident_count_rows(day, company_id=None):
-    """P1 incidents detected in the 30 days ending with the day (days without any incident: no value)."""
-    window = p1_incident_window(day.end - ROLLING_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=Cast(F("p1_incidents"), FloatField()))
+@calculator("p1-incident-count", grain=DAY, many_days=True)
+def p1_incident_count_rows(period, company_id=None):
+    """P1 incidents detected in the 30 days ending with each day (days without any incident: no value)."""
+    return DETECTED_INCIDENTS.day_rows(period, company_id, value="p1_incidents")
 
 
-@calculator("noise-reduction", grain=DAY)
-def noise_reduction_rows(day, company_id=None):
+@calculator("noise-reduction", grain=DAY, many_days=True)
+def noise_reduction_rows(period, company_id=None):
     """(1 - incidents created by correlation from the day's alerts / alerts issued that day) * 100."""
-    return _day_rows(noise_window(day.start, day.end, company_id), day, value=F("noise_reduction_pct"))
+    days = noise_window(period.start, period.end, company_id, each_day=True)
+    return _company_rows(days, observed_at=F("obs_day"), value=F("noise_reduction_pct"))
 
 
-@calculator("mttr-reduction", grain=DAY)
-def mttr_reduction_rows(day, company_id=None):
+@calculator("mttr-reduction", grain=DAY, many_days=True)
+def mttr_reduction_rows(period, company_id=None):
     """
     (1 - mean automated MTTR / mean manual MTTR) * 100 over incidents resolved in the 30 days ending
-    with the day; no value unless both manual and automated incidents were resolved.
+    with each day; no value unless both manual and automated incidents were resolved.
     """
-    window = resolution_window(day.end - ROLLING_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=F("mttr_reduction_pct"))
+    return RESOLVED_INCIDENTS.day_rows(period, company_id, value="mttr_reduction_pct")
 
 
-@calculator("self-healed", grain=DAY)
-def self_healed_rows(day, company_id=None):
-    """Automated (runbook) resolved incidents / all resolved incidents, in the 30 days ending with the day, * 100."""
-    window = resolution_window(day.end - ROLLING_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=F("self_healed_pct"))
+@calculator("self-healed", grain=DAY, many_days=True)
+def self_healed_rows(period, company_id=None):
+    """Automated (runbook) resolved incidents / all resolved incidents, in the 30 days ending with each day, * 100."""
+    return RESOLVED_INCIDENTS.day_rows(period, company_id, value="self_healed_pct")
 
 
-@calculator("patch-compliance", grain=DAY)
-def patch_compliance_rows(day, company_id=None):
-    """Compliant / total instances * 100 of the company's latest patch scan of the day."""
-    return _day_rows(latest_patch_snapshots(day.start, day.end, company_id), day, value=F("compliance_pct"))
+@calculator("patch-compliance", grain=DAY, many_days=True)
+def patch_compliance_rows(period, company_id=None):
+    """Compliant / total instances * 100 of the company's latest patch scan of each day."""
+    days = latest_patch_snapshots(period.start, period.end, company_id, each_day=True)
+    return _company_rows(days, observed_at=F("obs_day"), value=F("compliance_pct"))
 
 
 # --- Evidence: the numbers behind a company KPI, for any period ----------------------------------------
@@ -439,13 +568,9 @@ def runbooks_used(company, start, end):
 @evidence("mttr-reduction", window=ROLLING_WINDOW, incidents_by="resolved")
 def mttr_reduction_evidence(company, start, end):
     """Manual and automated MTTR with sample sizes and the runbooks used; None without resolved incidents."""
-    row = _one_row(
-        resolution_window(start, end, company.pk),
-        "manual_mttr_minutes",
-        "automated_mttr_minutes",
-        "manual_incidents",
-        "automated_incidents",
-        "mttr_reduction_pct",
+    row = RESOLVED_INCIDENTS.figures_of(
+        company, start, end,
+        "manual_mttr_minutes", "automated_mttr_minutes", "manual_incidents", "automated_incidents", "mttr_reduction_pct",
     )
     if row is not None:
         row["runbooks_used"] = runbooks_used(company, start, end)
@@ -455,7 +580,7 @@ def mttr_reduction_evidence(company, start, end):
 @evidence("self-healed", window=ROLLING_WINDOW, incidents_by="resolved")
 def self_healed_evidence(company, start, end):
     """Self-healed and all resolved incidents with the runbooks used; None without resolved incidents."""
-    row = _one_row(resolution_window(start, end, company.pk), "automated_incidents", "total_incidents", "self_healed_pct")
+    row = RESOLVED_INCIDENTS.figures_of(company, start, end, "automated_incidents", "total_incidents", "self_healed_pct")
     if row is not None:
         row["runbooks_used"] = runbooks_used(company, start, end)
     return row
@@ -478,4 +603,4 @@ def patch_compliance_evidence(company, start, end):
 @evidence("p1-incident-count", window=ROLLING_WINDOW, incidents_by="detected")
 def p1_incident_count_evidence(company, start, end):
     """Incidents and P1 incidents of `company` detected in [start, end); None without incidents."""
-    return _one_row(p1_incident_window(start, end, company.pk), "incidents", "p1_incidents")
+    return DETECTED_INCIDENTS.figures_of(company, start, end, "incidents", "p1_incidents")

@@ -105,8 +105,9 @@ def nightly_slugs():
 def compute_observations(slug, *, since, until, company=None, source, run, on_period=None):
     """
     Recompute the observations of `slug` observed in [since, until), optionally of one company, and
-    overwrite the computed ones by key: one INSERT ... SELECT ... ON CONFLICT DO UPDATE per chunk of
-    the calculator's grain, then remove the computed rows the recomputation no longer produces.
+    overwrite the computed ones by key: one INSERT ... SELECT ... ON CONFLICT DO UPDATE per chunk (the
+    whole period, each day, or runs of days: Calculator.periods), then remove the computed rows the
+    recomputation no longer produces.
 
     `since`/`until` are dates (00:00 UTC) or aware datetimes; `company` a Company or its id.
     Each chunk is its own transaction, so an interrupted run leaves whole chunks and a re-run completes
@@ -131,7 +132,7 @@ def compute_observations(slug, *, since, until, company=None, source, run, on_pe
 
 
 def _compute_chunk(calc, kpi_id, period, *, company_id, source, run):
-    rows_sql, rows_params = calc.rows(period, company_id).query.sql_with_params()
+    rows_sql, rows_params = calc.sql(period, company_id)
     adapt = connection.ops.adapt_datetimefield_value
     computed = [str(value) for value in COMPUTED_SOURCES]
     computed_at = adapt(datetime.datetime.now(datetime.timezone.utc))

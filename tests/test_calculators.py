@@ -1,5 +1,6 @@
 """Each calculator against values computed by hand, including the worked examples of the KPI methodology."""
 import datetime
+import statistics
 
 import pytest
 
@@ -251,3 +252,37 @@ def test_a_company_filter_computes_only_that_company(computed_kpis, service, com
     observations = compute("mttr", company=company)
 
     assert [(o.company, o.value) for o in observations] == [(company, 30.0)]
+
+
+def test_a_backfill_of_many_days_in_runs_gives_each_day_its_own_30_day_window(computed_kpis, service, company, monkeypatch):
+    """Incidents on scattered days, with weeks of silence: every day of a 60-day backfill, in runs of 7, as counted by hand."""
+    monkeypatch.setattr("kpis.calculators.DAYS_PER_STATEMENT", 7)
+    first = DAY - datetime.timedelta(days=59)
+    incidents = []
+    for offset, severity, automated, minutes in [
+        (-3, Severity.P1, False, 60), (0, Severity.P2, True, 10), (0, Severity.P1, False, 30), (4, Severity.P3, True, 5),
+        (20, Severity.P1, False, 90), (55, Severity.P1, True, 20), (59, Severity.P2, False, 40),
+    ]:
+        detected = BASE_TIME + datetime.timedelta(days=offset - 59, hours=23)
+        resolved = detected + datetime.timedelta(minutes=minutes)  # past midnight: resolved the next day
+        incidents.append((detected, resolved, severity, automated))
+        IncidentFactory(service=service, severity=severity, detected_at=detected, resolved_at=resolved, automation_used=automated)
+
+    def expected(day):
+        window_start, end = BASE_TIME + datetime.timedelta(days=(day - DAY).days - 29), BASE_TIME + datetime.timedelta(days=(day - DAY).days + 1)
+        detected = [i for i in incidents if window_start <= i[0] < end]
+        resolved = [i for i in incidents if window_start <= i[1] < end]
+        minutes = {kind: [(i[1] - i[0]).total_seconds() / 60 for i in resolved if i[3] == kind] for kind in (True, False)}
+        mttr_reduction = 100 - 100 * statistics.mean(minutes[True]) / statistics.mean(minutes[False]) if all(minutes.values()) else None
+        return {
+            "p1-incident-count": float(sum(i[2] == Severity.P1 for i in detected)) if detected else None,
+            "self-healed": 100.0 * len(minutes[True]) / len(resolved) if resolved else None,
+            "mttr-reduction": mttr_reduction,
+        }
+
+    days = [first + datetime.timedelta(days=n) for n in range(60)]
+    for slug in ("p1-incident-count", "self-healed", "mttr-reduction"):
+        stored = {o.observed_at.date(): o.value for o in compute(slug, since=first, until=NEXT_DAY)}
+        wanted = {day: value for day in days if (value := expected(day)[slug]) is not None}
+        assert stored == pytest.approx(wanted), slug
+        assert 0 < len(stored) < 60, slug  # days whose 30 days were silent have no value
