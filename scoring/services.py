@@ -190,10 +190,11 @@ def _scored_snapshot(company, level, domain, service, day, results, versions, we
     )
 
 
-def build_snapshots(day, company, *, moment, persona=None):
-    """Unsaved snapshots of every scope of `company` on `day`, scored with the versions in force at `moment`."""
-    versions = definitions_in_force(moment)
-    weights_version = weights_in_force(moment)
+def build_snapshots(day, company, *, versions, weights_version, persona=None):
+    """
+    Unsaved snapshots of every scope of `company` on `day`, scored with `versions` (definitions_in_force) and
+    `weights_version` (weights_in_force).
+    """
     start, end = day_bounds(day)
     own = _own_results(company, start, end, versions, persona)
     return [
@@ -211,9 +212,10 @@ def compute_snapshots(day, *, company=None, as_of_now=False):
     """
     companies = [company] if company else list(Company.objects.order_by("id"))
     moment = timezone.now() if as_of_now else day_bounds(day)[1]
+    versions, weights_version = definitions_in_force(moment), weights_in_force(moment)
     snapshots = []
     for each in companies:
-        built = build_snapshots(day, each, moment=moment)
+        built = build_snapshots(day, each, versions=versions, weights_version=weights_version)
         if not as_of_now:
             _replace_day(each, day, built)
         snapshots.extend(built)

@@ -46,7 +46,16 @@ def definitions_in_force(moment):
         .exclude(history_type=DELETED)
         .order_by("id")
     )
-    return {row.id: DefinitionVersion(row.history_id, row.instance) for row in rows}
+    return {row.id: DefinitionVersion(row.history_id, _recorded_definition(row)) for row in rows}
+
+
+def _recorded_definition(row):
+    """
+    The definition as its history row records it. Not `row.instance`, which reads the live row's unversioned
+    fields (review dates) with a query per definition; scoring never reads them.
+    """
+    recorded = {field.attname: getattr(row, field.attname) for field in KpiDefinition._meta.concrete_fields if hasattr(row, field.attname)}
+    return KpiDefinition(**recorded)
 
 
 def weights_in_force(moment):
