@@ -246,10 +246,14 @@ class Observation(models.Model):
     key (kpi, incident, scope, observed_at). Provenance (source, run, computed_at) replaces history here.
     """
 
-    kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="observations")
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="observations")
+    # kpi, company and service are indexed by the composite indexes below, which lead with them: every index
+    # is paid for by each of the millions of observations written.
+    kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="observations", db_index=False)
+    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="observations", db_index=False)
     domain = models.ForeignKey("incidents.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey("incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(
+        "incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     incident = models.ForeignKey(
         "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="observations"
     )
@@ -286,6 +290,8 @@ class Observation(models.Model):
         indexes = [
             models.Index(fields=["kpi", "observed_at"]),
             models.Index(fields=["company", "observed_at"]),
+            # A service's values of a KPI over time: breach evidence, service scorecards.
+            models.Index(fields=["service", "kpi", "observed_at"]),
         ]
 
     def __str__(self):

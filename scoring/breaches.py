@@ -129,8 +129,12 @@ def _open(definition, scope, first, last):
         observed_at__gte=first["observed_at"],
         observed_at__lte=last["observed_at"],
     )
-    extremes = evidence.aggregate(highest=Max("value"), lowest=Min("value"))
-    worst = extremes["highest"] if definition.direction == Direction.LOWER_IS_BETTER else extremes["lowest"]
+
+    def worst_value():
+        extremes = evidence.aggregate(highest=Max("value"), lowest=Min("value"))
+        return extremes["highest"] if definition.direction == Direction.LOWER_IS_BETTER else extremes["lowest"]
+
+    # Callable defaults are evaluated only when the breach is new: re-evaluating a day reads no evidence.
     breach, created = Breach.objects.get_or_create(
         kpi_id=kpi_id,
         company_id=company_id,
@@ -140,7 +144,7 @@ def _open(definition, scope, first, last):
         defaults={
             "opened_at": first["observed_at"] + definition.breach_after,
             "critical_threshold": definition.critical_threshold,
-            "worst_value": worst,
+            "worst_value": worst_value,
         },
     )
     if created:
