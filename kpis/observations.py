@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model, Q
+from django.db.models import Model
 
 from companyos.bulk import insert_rows
 from incidents.models import Company, Incident
@@ -194,6 +194,9 @@ def record_observations(rows, *, source=ObservationSource.API, run=""):
 # The first KEY_LENGTH fields are the key of kpis_observation_unique_key.
 INGEST_FIELDS = ("kpi", "company", "domain", "service", "incident", "observed_at", "value", "confidence", "source", "run")
 KEY_LENGTH = 6
+# Keys looked up per query after a unique violation: their times are parameters, and SQLite may allow
+# no more than 999 in one query.
+EXISTING_KEYS_PER_QUERY = 500
 
 
 def _definitions_of(rows):
@@ -263,9 +266,15 @@ def _number(value):
 def _first_existing(keys):
     """The first key of the batch that is already stored (looked up after a unique violation)."""
     fields = [f"{field}_id" for field in INGEST_FIELDS[: KEY_LENGTH - 1]] + ["observed_at"]
-    any_key = Q(*(Q(**dict(zip(fields, key))) for key in keys), _connector=Q.OR)
-    stored = set(Observation.objects.filter(any_key).values_list(*fields))
-    return next((key for key in keys if key in stored), None)
+    for start in range(0, len(keys), EXISTING_KEYS_PER_QUERY):
+        chunk = keys[start : start + EXISTING_KEYS_PER_QUERY]
+        # The stored rows of the chunk's KPIs at its times (index kpi, observed_at), compared whole here.
+        candidates = Observation.objects.filter(kpi_id__in={key[0] for key in chunk}, observed_at__in={key[-1] for key in chunk})
+        stored = set(candidates.values_list(*fields))
+        existing = next((key for key in chunk if key in stored), None)
+        if existing is not None:
+            return existing
+    return None
 
 
 def _describe_key(key, slugs):

@@ -83,6 +83,17 @@ def test_an_observation_with_the_key_of_a_stored_one_is_refused_naming_the_key(k
     assert list(Observation.objects.values_list("value", flat=True)) == [40.0]
 
 
+def test_a_stored_key_late_in_a_large_batch_is_the_one_named(kpis, company):
+    hours = [BASE_TIME + datetime.timedelta(hours=hour) for hour in range(1200)]
+    record_observations([row("nps", company, 40, observed_at=hours[1100])])
+
+    with pytest.raises(DuplicateObservation) as refused:
+        record_observations([row("nps", company, 50, observed_at=hour) for hour in hours])
+
+    assert refused.value.messages[0].startswith(f"An observation of 'nps' for company 'comp-acme', at {hours[1100].isoformat()} ")
+    assert Observation.objects.count() == 1
+
+
 def test_the_same_key_twice_in_one_batch_is_refused(kpis, company):
     with pytest.raises(DuplicateObservation, match="appears twice"):
         record_observations([row("nps", company, 40), row("nps", company, 41)])
