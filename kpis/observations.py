@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Model
 
 from companyos.bulk import insert_rows
 from incidents.models import Company, Incident
@@ -151,7 +151,7 @@ def _compute_chunk(calc, kpi_id, period, *, company_id, source, run):
 
 def record_observations(rows, *, source=ObservationSource.API, run=""):
     """
-    Store measured observations, all or nothing, and return them (their primary keys are not read back).
+    Store measured observations, all or nothing, and return how many were stored.
 
     Each row is a mapping: kpi (slug), observed_at (aware datetime), value, optional confidence (0-1,
     default 1) and scope: company, domain, service, incident (instances or ids). With an incident and
@@ -165,36 +165,39 @@ def record_observations(rows, *, source=ObservationSource.API, run=""):
     kpis = _definitions_of(rows)
     incident_scopes = _incident_scopes(rows)
     errors = defaultdict(list)
-    observations = []
+    # Plain tuples in INGEST_FIELDS order, not model instances: building 10,000 instances cost more
+    # than checking and writing the rows.
+    new_rows, keys, repeated = [], set(), None
     for number, row in enumerate(rows, start=1):
-        observation = _observation_from(row, number, kpis, incident_scopes, errors)
-        if observation is not None:
-            observation.source = source
-            observation.run = run
-            observations.append(observation)
+        values = _ingest_values(row, number, kpis, incident_scopes, errors)
+        if values is None:
+            continue
+        key = values[:KEY_LENGTH]
+        if key in keys and repeated is None:
+            repeated = key
+        keys.add(key)
+        new_rows.append((*values, source, run))
     if errors:
         raise ValidationError(dict(errors))
-    _refuse_repeated_keys(observations)
+    slugs = {kpi.pk: kpi.slug for kpi in kpis.values()}
+    if repeated is not None:
+        raise DuplicateObservation(f"{_describe_key(repeated, slugs)} appears twice in the batch.")
     try:
-        insert_rows(Observation, INGEST_FIELDS, (_ingest_row(observation) for observation in observations))
+        return insert_rows(Observation, INGEST_FIELDS, new_rows)
     except IntegrityError as error:
-        existing = _first_existing(observations)
+        existing = _first_existing([row[:KEY_LENGTH] for row in new_rows])
         if existing is None:
             raise
-        raise DuplicateObservation(f"{_describe_key(existing)} already exists; observations are never overwritten.") from error
-    return observations
+        raise DuplicateObservation(f"{_describe_key(existing, slugs)} already exists; observations are never overwritten.") from error
 
 
 # Ingested rows go through companyos.bulk (COPY on PostgreSQL): an API batch of 10,000 is one round trip.
+# The first KEY_LENGTH fields are the key of kpis_observation_unique_key.
 INGEST_FIELDS = ("kpi", "company", "domain", "service", "incident", "observed_at", "value", "confidence", "source", "run")
-
-
-def _ingest_row(observation):
-    return (
-        observation.kpi_id, observation.company_id, observation.domain_id, observation.service_id,
-        observation.incident_id, observation.observed_at, observation.value, observation.confidence,
-        observation.source, observation.run,
-    )
+KEY_LENGTH = 6
+# Keys looked up per query after a unique violation: their times are parameters, and SQLite may allow
+# no more than 999 in one query.
+EXISTING_KEYS_PER_QUERY = 500
 
 
 def _definitions_of(rows):
@@ -208,53 +211,51 @@ def _definitions_of(rows):
 
 
 def _pk(value):
-    return getattr(value, "pk", value)
+    return value.pk if isinstance(value, Model) else value
 
 
 def _incident_scopes(rows):
     """company, domain and service ids of the incidents of rows that name no company."""
     ids = {_pk(row["incident"]) for row in rows if row.get("incident") is not None and row.get("company") is None}
     scopes = Incident.objects.filter(pk__in=ids).values_list("pk", "company_id", "service__domain_id", "service_id")
-    return {pk: {"company": company, "domain": domain, "service": service} for pk, company, domain, service in scopes}
+    return {pk: (company, domain, service) for pk, company, domain, service in scopes}
 
 
-def _observation_from(row, number, kpis, incident_scopes, errors):
+def _ingest_values(row, number, kpis, incident_scopes, errors):
+    """
+    kpi, company, domain, service, incident ids, observed_at, value and confidence of `row`, or None
+    when it is refused (its messages added to `errors`, by field).
+    """
     kpi = kpis[row["kpi"]]
-    where = f"Row {number} ({kpi.slug})"
-    errors_before = sum(len(messages) for messages in errors.values())
-    scope = {field: _pk(row.get(field)) for field in SCOPE_FIELDS}
-    if scope["company"] is None and scope["incident"] is not None:
-        if scope["incident"] not in incident_scopes:
-            errors["incident"].append(f"{where}: there is no incident {scope['incident']}.")
+    company, domain, service, incident = (_pk(row.get(field)) for field in SCOPE_FIELDS)
+    if company is None and incident is not None:
+        if incident not in incident_scopes:
+            errors["incident"].append(f"Row {number} ({kpi.slug}): there is no incident {incident}.")
             return None
-        scope.update({key: value for key, value in incident_scopes[scope["incident"]].items() if scope[key] is None})
-    if scope["company"] is None:
-        errors["company"].append(f"{where}: a company (or an incident) is required.")
+        company, incident_domain, incident_service = incident_scopes[incident]
+        domain = incident_domain if domain is None else domain
+        service = incident_service if service is None else service
+    refusals = []
+    if company is None:
+        refusals.append(("company", "a company (or an incident) is required."))
     observed_at = row.get("observed_at")
     if not isinstance(observed_at, datetime.datetime) or observed_at.tzinfo is None:
-        errors["observed_at"].append(f"{where}: observed_at must be a datetime with a time zone.")
+        refusals.append(("observed_at", "observed_at must be a datetime with a time zone."))
     value = _number(row.get("value"))
     if value is None:
-        errors["value"].append(f"{where}: value must be a finite number.")
+        refusals.append(("value", "value must be a finite number."))
     elif kpi.units == Units.PERCENT and not 0 <= value <= 100:
-        errors["value"].append(f"{where}: {value} is outside 0-100, the range of a percent KPI.")
+        refusals.append(("value", f"{value} is outside 0-100, the range of a percent KPI."))
     elif kpi.units in NON_NEGATIVE_UNITS and value < 0:
-        errors["value"].append(f"{where}: {value} is negative, which {kpi.get_units_display()} cannot be.")
+        refusals.append(("value", f"{value} is negative, which {kpi.get_units_display()} cannot be."))
     confidence = _number(row.get("confidence", 1.0))
     if confidence is None or not 0 <= confidence <= 1:
-        errors["confidence"].append(f"{where}: confidence must be a number between 0 and 1.")
-    if sum(len(messages) for messages in errors.values()) > errors_before:
+        refusals.append(("confidence", "confidence must be a number between 0 and 1."))
+    if refusals:
+        for field, message in refusals:
+            errors[field].append(f"Row {number} ({kpi.slug}): {message}")
         return None
-    return Observation(
-        kpi=kpi,
-        company_id=scope["company"],
-        domain_id=scope["domain"],
-        service_id=scope["service"],
-        incident_id=scope["incident"],
-        observed_at=observed_at,
-        value=value,
-        confidence=confidence,
-    )
+    return kpi.pk, company, domain, service, incident, observed_at, value, confidence
 
 
 def _number(value):
@@ -263,41 +264,26 @@ def _number(value):
     return float(value)
 
 
-def _key(observation):
-    return (
-        observation.kpi_id,
-        observation.incident_id,
-        observation.company_id,
-        observation.domain_id,
-        observation.service_id,
-        observation.observed_at,
-    )
+def _first_existing(keys):
+    """The first key of the batch that is already stored (looked up after a unique violation)."""
+    fields = [f"{field}_id" for field in INGEST_FIELDS[: KEY_LENGTH - 1]] + ["observed_at"]
+    for start in range(0, len(keys), EXISTING_KEYS_PER_QUERY):
+        chunk = keys[start : start + EXISTING_KEYS_PER_QUERY]
+        # The stored rows of the chunk's KPIs at its times (index kpi, observed_at), compared whole here.
+        candidates = Observation.objects.filter(kpi_id__in={key[0] for key in chunk}, observed_at__in={key[-1] for key in chunk})
+        stored = set(candidates.values_list(*fields))
+        existing = next((key for key in chunk if key in stored), None)
+        if existing is not None:
+            return existing
+    return None
 
 
-def _refuse_repeated_keys(observations):
-    seen = set()
-    for observation in observations:
-        key = _key(observation)
-        if key in seen:
-            raise DuplicateObservation(f"{_describe_key(observation)} appears twice in the batch.")
-        seen.add(key)
-
-
-def _first_existing(observations):
-    """The first observation of the batch whose key is already stored (checked after a unique violation)."""
-    fields = ("kpi_id", "incident_id", "company_id", "domain_id", "service_id", "observed_at")
-    any_key = Q()
-    for observation in observations:
-        any_key |= Q(**dict(zip(fields, _key(observation))))
-    stored = set(Observation.objects.filter(any_key).values_list(*fields))
-    return next((observation for observation in observations if _key(observation) in stored), None)
-
-
-def _describe_key(observation):
-    company = Company.objects.filter(pk=observation.company_id).values_list("slug", flat=True).first()
-    parts = [f"An observation of '{observation.kpi.slug}' for company '{company or observation.company_id}'"]
-    for field in ("domain", "service", "incident"):
-        if getattr(observation, f"{field}_id") is not None:
-            parts.append(f"{field} {getattr(observation, f'{field}_id')}")
-    parts.append(f"at {observation.observed_at.isoformat()}")
+def _describe_key(key, slugs):
+    kpi, company_id, domain, service, incident, observed_at = key
+    company = Company.objects.filter(pk=company_id).values_list("slug", flat=True).first()
+    parts = [f"An observation of '{slugs[kpi]}' for company '{company or company_id}'"]
+    for field, scope in (("domain", domain), ("service", service), ("incident", incident)):
+        if scope is not None:
+            parts.append(f"{field} {scope}")
+    parts.append(f"at {observed_at.isoformat()}")
     return ", ".join(parts)

@@ -28,11 +28,11 @@ def row(slug, company, value, **extra):
 
 
 def test_valid_observations_are_stored_with_their_source_and_run(kpis, company):
-    stored = record_observations(
+    written = record_observations(
         [row("patch-compliance", company, 87.5, confidence=0.9), row("nps", company, 52)], source="api", run="request-7"
     )
 
-    assert len(stored) == 2
+    assert written == 2
     assert sorted(Observation.objects.values_list("kpi__slug", "value", "confidence", "source", "run")) == [
         ("nps", 52.0, 1.0, "api", "request-7"),
         ("patch-compliance", 87.5, 0.9, "api", "request-7"),
@@ -83,6 +83,17 @@ def test_an_observation_with_the_key_of_a_stored_one_is_refused_naming_the_key(k
     assert list(Observation.objects.values_list("value", flat=True)) == [40.0]
 
 
+def test_a_stored_key_late_in_a_large_batch_is_the_one_named(kpis, company):
+    hours = [BASE_TIME + datetime.timedelta(hours=hour) for hour in range(1200)]
+    record_observations([row("nps", company, 40, observed_at=hours[1100])])
+
+    with pytest.raises(DuplicateObservation) as refused:
+        record_observations([row("nps", company, 50, observed_at=hour) for hour in hours])
+
+    assert refused.value.messages[0].startswith(f"An observation of 'nps' for company 'comp-acme', at {hours[1100].isoformat()} ")
+    assert Observation.objects.count() == 1
+
+
 def test_the_same_key_twice_in_one_batch_is_refused(kpis, company):
     with pytest.raises(DuplicateObservation, match="appears twice"):
         record_observations([row("nps", company, 40), row("nps", company, 41)])
@@ -93,8 +104,9 @@ def test_the_same_key_twice_in_one_batch_is_refused(kpis, company):
 def test_an_incident_observation_takes_the_scope_of_its_incident(kpis):
     incident = IncidentFactory()
 
-    [stored] = record_observations([{"kpi": "mttr", "incident": incident.pk, "observed_at": BASE_TIME, "value": 45}])
+    record_observations([{"kpi": "mttr", "incident": incident.pk, "observed_at": BASE_TIME, "value": 45}])
 
+    stored = Observation.objects.get()
     assert (stored.company, stored.domain, stored.service, stored.incident) == (
         incident.company, incident.service.domain, incident.service, incident
     )

@@ -271,4 +271,4 @@ class ObservationIngestView(APIView):
             created = observation_services.record_observations(_resolve_scopes(rows), run=f"api:{request.user.username}")
         except observation_services.DuplicateObservation as duplicate:
             raise Conflict(duplicate.messages[0]) from duplicate
-        return Response({"created": len(created)}, status=201)
+        return Response({"created": created}, status=201)
