@@ -11,6 +11,7 @@ count differs from ours. Targets are reported, never asserted; a missed one is p
 """
 import argparse
 import datetime
+import json
 import os
 import resource
 import secrets
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -31,6 +33,7 @@ SCALES = {
 }
 REQUESTS_PER_ENDPOINT = 200
 INGEST_BATCH = 10_000
+GUNICORN_WORKERS = 2
 INGEST_BATCHES = {"full": 10, "small": 2}
 TARGETS = {"nightly_seconds": 60, "floor_ratio": 1.5, "scorecard_p95_ms": 50, "ingest_rows_per_second": 50_000}
 
@@ -356,7 +359,7 @@ def api_steps(scale, table, database_url):
         base = f"http://127.0.0.1:{listener.getsockname()[1]}"
         server = subprocess.Popen(
             [
-                str(Path(sys.executable).with_name("gunicorn")), "companyos.wsgi", "--workers", "2",
+                str(Path(sys.executable).with_name("gunicorn")), "companyos.wsgi", "--workers", str(GUNICORN_WORKERS),
                 "--bind", f"fd://{listener.fileno()}", "--log-level", "warning",
             ],
             cwd=PROJECT_DIR,
@@ -390,23 +393,34 @@ def api_steps(scale, table, database_url):
                 table.misses.append(f"scorecard p95 {p95:.1f} ms (target {TARGETS['scorecard_p95_ms']} ms)")
             table.add(f"GET {path.split('?')[0]}", sum(latencies) / 1000, REQUESTS_PER_ENDPOINT, note=note)
 
-        # A measured (not computed) KPI, at times no other observation uses; 50 is valid in every unit.
+        # A measured (not computed) KPI, at times no other observation uses; 50 is valid in every unit. The bodies
+        # are encoded before the clock starts: the rate is the server's, not the sender's JSON encoder's.
         measured = KpiDefinition.objects.exclude(slug__in=CALCULATORS).order_by("slug").values_list("slug", flat=True).first()
-        ingested, start = 0, time.perf_counter()
         base_time = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
-        for batch in range(INGEST_BATCHES[scale]):
-            rows = [
+        bodies = [
+            json.dumps([
                 {"kpi": measured, "company": company.slug, "observed_at": (base_time + datetime.timedelta(minutes=batch * INGEST_BATCH + n)).isoformat(), "value": 50.0}
                 for n in range(INGEST_BATCH)
-            ]
-            response = session.post(f"{base}/api/observations/", json=rows, timeout=300)
+            ]).encode()
+            for batch in range(INGEST_BATCHES[scale])
+        ]
+
+        def send(body):
+            # A connection per batch (a Session is not shared across threads): ten connects cost nothing here.
+            headers = {"Authorization": session.headers["Authorization"], "Content-Type": "application/json"}
+            response = requests.post(f"{base}/api/observations/", data=body, headers=headers, timeout=300)
             if response.status_code != 201:
                 raise SystemExit(f"POST /api/observations/ answered {response.status_code}: {response.text[:500]}")
-            ingested += len(rows)
+            return response.json()["created"]
+
+        # As many senders as gunicorn has workers, as several data sources would post at once.
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=GUNICORN_WORKERS) as senders:
+            ingested = sum(senders.map(send, bodies))
         seconds = time.perf_counter() - start
         if ingested / seconds < TARGETS["ingest_rows_per_second"]:
             table.misses.append(f"ingest {ingested / seconds:,.0f} observations/s (target {TARGETS['ingest_rows_per_second']:,})")
-        table.add("POST /api/observations/", seconds, ingested)
+        table.add("POST /api/observations/", seconds, ingested, note=f"{len(bodies)} batches of {INGEST_BATCH:,}, {GUNICORN_WORKERS} senders")
     finally:
         server.terminate()
         server.wait(timeout=30)
