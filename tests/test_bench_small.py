@@ -17,6 +17,8 @@ STEPS = (
     *(f"backfill {slug}" for slug in CALCULATORS),
     "snapshots, every scope and day",
     "nightly chain, one day (eager)",
+    "nightly work in one process",
+    "nightly work on 2 worker processes",
     "GET /api/scorecards/exec/",
     "GET /api/kpis/",
     "GET /api/metrics/kpis/",
@@ -29,7 +31,8 @@ RATIO = re.compile(r"\s\d+\.\dx(\s|$)")
 def bench_database():
     yield BENCH_DATABASE_URL
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as server:
-        server.execute('DROP DATABASE IF EXISTS "companyos_bench_test" WITH (FORCE)')
+        for database in ("companyos_bench_test", "companyos_bench_test_workers"):
+            server.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_in_under_two_minutes(bench_database):
@@ -51,5 +54,6 @@ def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_
         assert "the floor made" not in rows[step], completed.stdout
     for slug in CALCULATORS.keys() - FLOOR_ROWS_SQL.keys():
         assert "no floor statement" in rows[f"backfill {slug}"]
+    assert "the same observations and snapshots as in one process" in rows["nightly work on 2 worker processes"], completed.stdout
     assert "Targets missed:" in completed.stdout or "Every target met." in completed.stdout
     assert "No hostname was supplied" not in completed.stdout + completed.stderr
