@@ -1,15 +1,17 @@
 """
 The one place KPI formulas live: a registry mapping each computed KPI slug to its calculator.
 
-A calculator is a function of (period, company_id) returning a queryset of observation rows, computed
-set-based in SQL. Every row has the columns of `ROW_COLUMNS`; rows whose value is NULL mean "no data"
+A calculator is a function of (period, company_id) returning observation rows, computed set-based in SQL
+(a queryset, or RowsSQL where the ORM cannot say it). Every row has the columns of `ROW_COLUMNS`; rows whose value is NULL mean "no data"
 and are never stored (no fake zeros). The nightly run, backfills, the API and scoring all go through
 this registry (kpis.observations writes the rows); a KPI without a calculator is ingest-only.
 
 Two grains:
 - INCIDENT: one observation per incident, scoped to the incident's company, domain and service, at the
   moment the value became known. The period filters on that moment.
-- DAY: one observation per company and UTC day, at the day's 00:00, for every day of the period.
+- DAY: one observation per company and UTC day, at the day's 00:00, for every day of the period. A DAY
+  calculator is given a day at a time, or (`many_days`) runs of days it computes in one statement; the
+  rolling ones add up DailyTotals.
 
 The `*_evidence(company, start, end)` functions give the numbers behind a company KPI (raw alerts,
 sample sizes, runbooks, patch counts) for an arbitrary period, through the same row queries.
