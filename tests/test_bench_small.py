@@ -1,4 +1,5 @@
 """`make bench SCALE=small` keeps working: every step runs, each floor makes what ours makes, and the table is printed."""
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from companyos.bench import FLOOR_ROWS_SQL
 from kpis.calculators import CALCULATORS
 from tests.workers import PROJECT_DIR
 
-BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/companyos_bench_test"
+BENCH_DATABASE_NAME = "companyos_bench_test" + os.environ.get("TEST_DB_SUFFIX", "")
+BENCH_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE_NAME}"
 STEPS = (
     "seed",
     "correlate all alerts",
@@ -29,7 +31,7 @@ RATIO = re.compile(r"\s\d+\.\dx(\s|$)")
 def bench_database():
     yield BENCH_DATABASE_URL
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as server:
-        server.execute('DROP DATABASE IF EXISTS "companyos_bench_test" WITH (FORCE)')
+        server.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE_NAME}" WITH (FORCE)')
 
 
 def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_in_under_two_minutes(bench_database):
