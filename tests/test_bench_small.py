@@ -15,6 +15,7 @@ BENCH_DATABASE_NAME = "companyos_bench_test" + os.environ.get("TEST_DB_SUFFIX", 
 BENCH_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE_NAME}"
 STEPS = (
     "seed",
+    "seed connector data",
     "correlate all alerts",
     *(f"backfill {slug}" for slug in CALCULATORS),
     "snapshots, every scope and day",
@@ -25,6 +26,7 @@ STEPS = (
     "POST /api/observations/",
 )
 RATIO = re.compile(r"\s\d+\.\dx(\s|$)")
+COLUMNS = re.compile(r"\s{2,}")
 
 
 @pytest.fixture
@@ -48,6 +50,8 @@ def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_
     for step in STEPS:
         rows[step] = next((line for line in completed.stdout.splitlines() if line.startswith(f"{step} ")), None)
         assert rows[step], f"no row for {step}\n{completed.stdout}"
+    for slug in CALCULATORS:
+        assert COLUMNS.split(rows[f"backfill {slug}"])[2] != "0", f"no data for {slug}\n{completed.stdout}"
     for step in ("correlate all alerts", *(f"backfill {slug}" for slug in CALCULATORS if slug in FLOOR_ROWS_SQL)):
         assert RATIO.search(rows[step]), f"no ours/floor ratio for {step}\n{completed.stdout}"
         assert "the floor made" not in rows[step], completed.stdout
