@@ -1,4 +1,5 @@
 """`make bench SCALE=small` keeps working: every step runs, each floor makes what ours makes, and the table is printed."""
+import os
 import re
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from companyos.bench import FLOOR_ROWS_SQL
 from kpis.calculators import CALCULATORS
 from tests.workers import PROJECT_DIR
 
-BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/companyos_bench_test"
+BENCH_DATABASE_NAME = "companyos_bench_test" + os.environ.get("TEST_DB_SUFFIX", "")
+BENCH_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE_NAME}"
 STEPS = (
     "seed",
+    "seed connector data",
     "correlate all alerts",
     *(f"backfill {slug}" for slug in CALCULATORS),
     "snapshots, every scope and day",
@@ -25,13 +28,14 @@ STEPS = (
     "POST /api/observations/",
 )
 RATIO = re.compile(r"\s\d+\.\dx(\s|$)")
+COLUMNS = re.compile(r"\s{2,}")
 
 
 @pytest.fixture
 def bench_database():
     yield BENCH_DATABASE_URL
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as server:
-        for database in ("companyos_bench_test", "companyos_bench_test_workers"):
+        for database in (BENCH_DATABASE_NAME, f"{BENCH_DATABASE_NAME}_workers"):
             server.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
@@ -49,11 +53,12 @@ def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_
     for step in STEPS:
         rows[step] = next((line for line in completed.stdout.splitlines() if line.startswith(f"{step} ")), None)
         assert rows[step], f"no row for {step}\n{completed.stdout}"
-    for step in ("correlate all alerts", *(f"backfill {slug}" for slug in CALCULATORS if slug in FLOOR_ROWS_SQL)):
+    for slug in CALCULATORS:
+        assert COLUMNS.split(rows[f"backfill {slug}"])[2] != "0", f"no data for {slug}\n{completed.stdout}"
+    assert CALCULATORS.keys() <= FLOOR_ROWS_SQL.keys(), "every calculator has a floor statement"
+    for step in ("correlate all alerts", *(f"backfill {slug}" for slug in CALCULATORS)):
         assert RATIO.search(rows[step]), f"no ours/floor ratio for {step}\n{completed.stdout}"
         assert "the floor made" not in rows[step], completed.stdout
-    for slug in CALCULATORS.keys() - FLOOR_ROWS_SQL.keys():
-        assert "no floor statement" in rows[f"backfill {slug}"]
     assert "the same observations and snapshots as in one process" in rows["nightly work on 2 worker processes"], completed.stdout
     assert "Targets missed:" in completed.stdout or "Every target met." in completed.stdout
     assert "No hostname was supplied" not in completed.stdout + completed.stderr
