@@ -255,7 +255,10 @@ class Alert(models.Model):
     # Indexed by the (company, issued_at) index, which leads with it: correlation rewrites a million alerts
     # through every index of the table.
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="alerts", db_index=False)
-    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    # Not indexed: alerts are never read by service, and deleting a service (rare, by hand) may scan them once.
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", db_index=False
+    )
     asset = models.CharField(max_length=200)
     signature = models.CharField(max_length=200)
     severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
