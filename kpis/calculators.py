@@ -427,7 +427,8 @@ class DailyTotals:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-            return None if row is None else {name: row[[column.name for column in cursor.description].index(name)] for name in names}
+            # A column's name is the first item of its description (SQLite's are plain tuples).
+            return None if row is None else {name: row[[column[0] for column in cursor.description].index(name)] for name in names}
 
 
 def _detected_incidents(start, end, company_id):
