@@ -9,24 +9,23 @@ Production means a deployment to an environment GitHub flags as production (by d
 """
 import datetime
 
-from django.db.models import Avg, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Value
 
 from incidents.choices import Severity
-from incidents.models import Company, Incident
+from incidents.models import Incident
 from kpis.calculators import (
     DAY,
     ONE_DAY,
     ROLLING_WINDOW,
+    DailyTotals,
     MinutesBetween,
-    _by_company,
+    RowsSQL,
+    WindowFigures,
     _company_filter,
-    _day_rows,
-    _one_row,
+    _span,
+    _windows_sql,
     calculator,
     evidence,
-    percent,
-    ratio,
 )
 
 from .choices import JUDGED_CONCLUSIONS, BuildConclusion, DeploymentState
@@ -35,7 +34,7 @@ from .models import BuildRun, Change, Deployment
 DORA_WINDOW = datetime.timedelta(days=7)
 CHANGE_FAILURE_WINDOW = ROLLING_WINDOW
 # An incident detected later than this after a service's last deployment is not blamed on the deployment.
-INCIDENT_LINK_MINUTES = 24 * 60
+INCIDENT_LINK = datetime.timedelta(hours=24)
 # Failures users feel; P3/P4 incidents (a full disk, a noisy alert) are not counted as failed changes.
 CHANGE_FAILURE_SEVERITIES = (Severity.P1, Severity.P2)
 
@@ -44,34 +43,94 @@ def successful_production_deployments():
     return Deployment.objects.filter(production=True, state=DeploymentState.SUCCESS)
 
 
-# --- Row queries for any period, shared by the daily calculators and the evidence ---------------------
+# --- Figures over any windows, shared by the daily calculators and the evidence -----------------------------
 
 
-def deployment_frequency_window(start, end, company_id=None):
+def _finished_deployments(start, end, company_id):
+    return successful_production_deployments().filter(_company_filter(company_id), finished_at__gte=start, finished_at__lt=end)
+
+
+def _deploying_companies(company_id):
+    """Companies that have reported a production deployment, `since` the first was created."""
+    deployments = Deployment.objects.filter(_company_filter(company_id), production=True)
+    return deployments.order_by().values(obs_company=F("company_id")).annotate(since=Min("created_at"))
+
+
+# Successful production deployments finished in a window: a company deploying through GitHub that deployed
+# nothing in it has 0; one that never reported a production deployment has no figures.
+PRODUCTION_DEPLOYMENTS = DailyTotals(
+    counted=_finished_deployments,
+    time_field="finished_at",
+    totals={"production_deployments": Count("id")},
+    figures={},
+    window=DORA_WINDOW,
+    reporting=_deploying_companies,
+)
+
+
+def _finished_deployments_and_failures(start, end, company_id):
     """
-    Per company that has reported a production deployment before `end`: `production_deployments` (successful,
-    finished in [start, end)) and `deployments_per_day`. A company deploying through GitHub that deployed
-    nothing in the period gets 0; one that never reported a deployment gets no row.
+    The successful production deployments finished in [start, end), each with `caused_incident`. A P1 or P2 incident
+    of a service is caused by the last successful production deployment of that service finished at or before its
+    detection, when that was at most 24 hours earlier (later, or after a newer deployment, it is not the deployment's).
     """
-    finished = successful_production_deployments().filter(
-        company=OuterRef("pk"), finished_at__gte=start, finished_at__lt=end
+    # The latest deployment of the 24 hours before: the latest of all when that is one of them, else none.
+    cause = Subquery(
+        successful_production_deployments()
+        .filter(
+            service=OuterRef("service"),
+            finished_at__lte=OuterRef("detected_at"),
+            finished_at__gte=OuterRef("detected_at") - INCIDENT_LINK,
+        )
+        .order_by("-finished_at", "-pk")
+        .values("pk")[:1]
     )
-    count = Subquery(
-        finished.order_by().values("company").annotate(n=Count("id")).values("n"), output_field=IntegerField()
+    # Each incident looks up its cause in its service's deployments by finish time (an index); a deployment cannot
+    # look up the incidents after it: incidents have no index by service and detection time.
+    incidents = Incident.objects.filter(
+        severity__in=CHANGE_FAILURE_SEVERITIES, detected_at__gte=start, detected_at__lt=end + INCIDENT_LINK
     )
-    reporting = Deployment.objects.filter(company=OuterRef("pk"), production=True, created_at__lt=end)
-    companies = Company.objects.filter(_company_filter(company_id, "pk"), Exists(reporting))
-    return companies.order_by().values(obs_company=F("pk")).annotate(
-        production_deployments=Coalesce(count, 0),
-        deployments_per_day=ratio(F("production_deployments"), Value((end - start) / ONE_DAY)),
+    return _finished_deployments(start, end, company_id).alias(
+        caused_incident=ExpressionWrapper(Q(pk__in=incidents.values(cause=cause)), output_field=BooleanField())
     )
 
 
-def shipped_changes(start, end, company_id=None):
+CHANGE_FAILURES = DailyTotals(
+    counted=_finished_deployments_and_failures,
+    time_field="finished_at",
+    totals={
+        "production_deployments": Count("id"),
+        "deployments_with_incident": Count("id", filter=Q(caused_incident=True)),
+    },
+    figures={"change_failure_pct": "100.0 * deployments_with_incident / NULLIF(production_deployments, 0)"},
+    window=CHANGE_FAILURE_WINDOW,
+)
+
+
+def _completed_builds(start, end, company_id):
+    return BuildRun.objects.filter(_company_filter(company_id), completed_at__gte=start, completed_at__lt=end)
+
+
+# Builds completed in a window: all, judged (concluded success, failure, timed out or startup failure), successful,
+# and the success rate of the judged ones.
+BUILDS = DailyTotals(
+    counted=_completed_builds,
+    time_field="completed_at",
+    totals={
+        "builds": Count("id"),
+        "judged_builds": Count("id", filter=Q(conclusion__in=JUDGED_CONCLUSIONS)),
+        "successful_builds": Count("id", filter=Q(conclusion=BuildConclusion.SUCCESS)),
+    },
+    figures={"build_success_pct": "100.0 * successful_builds / NULLIF(judged_builds, 0)"},
+    window=DORA_WINDOW,
+)
+
+
+def merged_changes(end, company_id=None):
     """
-    Changes that reached production in [start, end), with `shipped_at` and `lead_time_hours` (from the first
-    commit). A change ships with the first successful production deployment of its service created at or
-    after its merge (a deployment created earlier cannot contain it), when that deployment finished.
+    Changes merged before `end`, with `shipped_at` and `lead_time_hours` (from the first commit) once they reached
+    production. A change ships with the first successful production deployment of its service created at or after
+    its merge (a deployment created earlier cannot contain it), when that deployment finished.
     """
     shipped_at = Subquery(
         successful_production_deployments()
@@ -82,107 +141,74 @@ def shipped_changes(start, end, company_id=None):
     return (
         Change.objects.filter(_company_filter(company_id), merged_at__lt=end)
         .annotate(shipped_at=shipped_at)
-        .filter(shipped_at__gte=start, shipped_at__lt=end)
         .annotate(lead_time_hours=MinutesBetween(F("shipped_at"), F("first_commit_at")) / Value(60.0))
     )
 
 
-def lead_time_window(start, end, company_id=None):
-    """Per company with changes shipped in [start, end): `changes_shipped` and `median_lead_time_hours`."""
-    shipped = shipped_changes(start, end, company_id)
-    # The median without PERCENTILE_CONT (PostgreSQL only): the mean of the middle one or two by rank.
-    ranked = shipped.annotate(
-        rank=Window(RowNumber(), partition_by=F("company_id"), order_by=[F("lead_time_hours").asc(), F("pk").asc()]),
-        shipped=Window(Count("id"), partition_by=F("company_id")),
-    )
-    middle = ranked.filter(rank__gte=(F("shipped") + 1) / 2, rank__lte=(F("shipped") + 2) / 2).values("pk")
-    return _by_company(shipped).annotate(
-        changes_shipped=Count("id"),
-        median_lead_time_hours=Avg("lead_time_hours", filter=Q(pk__in=middle)),
-    )
+class ShippedChanges(WindowFigures):
+    """Per company and window with changes shipped in it (merged before its end): `changes_shipped` and `median_lead_time_hours`."""
+
+    window = DORA_WINDOW
+
+    def sql(self, windows, company_id=None):
+        changes = merged_changes(_span(windows)[1], company_id).order_by()
+        changes_sql, changes_params = changes.values(
+            "id", "merged_at", "shipped_at", "lead_time_hours", obs_company=F("company_id")
+        ).query.sql_with_params()
+        windows_sql, windows_params = _windows_sql(windows)
+        # MATERIALIZED: the changes and their shipping deployments are read once, not again for each window they lie in.
+        # The median without PERCENTILE_CONT (PostgreSQL only): the mean of the middle one or two by rank.
+        sql = f"""
+            WITH changes AS MATERIALIZED ({changes_sql})
+            SELECT obs_company, obs_window, COUNT(*) AS changes_shipped,
+                   AVG(CASE WHEN position >= (shipped + 1) / 2 AND position <= (shipped + 2) / 2 THEN lead_time_hours END)
+                       AS median_lead_time_hours
+            FROM (
+                SELECT changes.obs_company, windows.label AS obs_window, changes.lead_time_hours,
+                       ROW_NUMBER() OVER (
+                           PARTITION BY changes.obs_company, windows.label ORDER BY changes.lead_time_hours, changes.id
+                       ) AS position,
+                       COUNT(*) OVER (PARTITION BY changes.obs_company, windows.label) AS shipped
+                FROM ({windows_sql}) AS windows
+                JOIN changes ON changes.shipped_at >= windows.starts
+                    AND changes.shipped_at < windows.ends AND changes.merged_at < windows.ends
+            ) AS ranked
+            GROUP BY obs_company, obs_window
+        """
+        return RowsSQL(sql, [*changes_params, *windows_params])
 
 
-def change_failure_window(start, end, company_id=None):
-    """
-    Per company with successful production deployments finished in [start, end): `production_deployments`,
-    `deployments_with_incident` and `change_failure_pct`. A P1 or P2 incident of a service is caused by the
-    last successful production deployment of that service finished at or before its detection, when that
-    was at most 24 hours earlier (later, or after a newer deployment, it is not the deployment's).
-    """
-    latest_before_incident = Subquery(
-        successful_production_deployments()
-        .filter(service=OuterRef("service"), finished_at__lte=OuterRef("detected_at"))
-        .order_by("-finished_at", "-pk")
-        .values("pk")[:1]
-    )
-    caused = (
-        Incident.objects.filter(
-            service=OuterRef("service"),
-            severity__in=CHANGE_FAILURE_SEVERITIES,
-            detected_at__gte=OuterRef("finished_at"),
-        )
-        .annotate(
-            minutes_after=MinutesBetween(F("detected_at"), OuterRef("finished_at")),
-            caused_by=latest_before_incident,
-        )
-        .filter(minutes_after__lte=INCIDENT_LINK_MINUTES, caused_by=OuterRef("pk"))
-    )
-    deployments = successful_production_deployments().filter(
-        _company_filter(company_id), finished_at__gte=start, finished_at__lt=end
-    ).annotate(caused_incident=Exists(caused))
-    return _by_company(deployments).annotate(
-        production_deployments=Count("id"),
-        deployments_with_incident=Count("id", filter=Q(caused_incident=True)),
-        change_failure_pct=percent(F("deployments_with_incident"), F("production_deployments")),
-    )
-
-
-def build_window(start, end, company_id=None):
-    """
-    Per company with builds completed in [start, end): `builds`, `judged_builds` (concluded success, failure,
-    timed out or startup failure), `successful_builds` and `build_success_pct` of the judged ones.
-    """
-    builds = BuildRun.objects.filter(_company_filter(company_id), completed_at__gte=start, completed_at__lt=end)
-    return _by_company(builds).annotate(
-        builds=Count("id"),
-        judged_builds=Count("id", filter=Q(conclusion__in=JUDGED_CONCLUSIONS)),
-        successful_builds=Count("id", filter=Q(conclusion=BuildConclusion.SUCCESS)),
-        build_success_pct=percent(F("successful_builds"), F("judged_builds")),
-    )
+SHIPPED_CHANGES = ShippedChanges()
 
 
 # --- Daily calculators ---------------------------------------------------------------------------------
 
 
-@calculator("deployment-frequency", grain=DAY)
-def deployment_frequency_rows(day, company_id=None):
-    """Successful production deployments finished in the 7 days ending with the day, divided by 7."""
-    window = deployment_frequency_window(day.end - DORA_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=F("deployments_per_day"))
+@calculator("deployment-frequency", grain=DAY, many_days=True)
+def deployment_frequency_rows(period, company_id=None):
+    """Successful production deployments finished in the 7 days ending with each day, divided by 7."""
+    return PRODUCTION_DEPLOYMENTS.day_rows(period, company_id, value=f"production_deployments / {DORA_WINDOW / ONE_DAY}")
 
 
-@calculator("lead-time-for-changes", grain=DAY)
-def lead_time_for_changes_rows(day, company_id=None):
-    """Median hours from first commit to production of the changes shipped in the 7 days ending with the day."""
-    window = lead_time_window(day.end - DORA_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=F("median_lead_time_hours"))
+@calculator("lead-time-for-changes", grain=DAY, many_days=True)
+def lead_time_for_changes_rows(period, company_id=None):
+    """Median hours from first commit to production of the changes shipped in the 7 days ending with each day."""
+    return SHIPPED_CHANGES.day_rows(period, company_id, value="median_lead_time_hours")
 
 
-@calculator("change-failure-rate", grain=DAY)
-def change_failure_rate_rows(day, company_id=None):
+@calculator("change-failure-rate", grain=DAY, many_days=True)
+def change_failure_rate_rows(period, company_id=None):
     """
     Successful production deployments that caused a P1 or P2 incident / all successful production
-    deployments, finished in the 30 days ending with the day, * 100.
+    deployments, finished in the 30 days ending with each day, * 100.
     """
-    window = change_failure_window(day.end - CHANGE_FAILURE_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=F("change_failure_pct"))
+    return CHANGE_FAILURES.day_rows(period, company_id, value="change_failure_pct")
 
 
-@calculator("build-success-rate", grain=DAY)
-def build_success_rate_rows(day, company_id=None):
-    """Successful / judged builds completed in the 7 days ending with the day, * 100."""
-    window = build_window(day.end - DORA_WINDOW, day.end, company_id)
-    return _day_rows(window, day, value=F("build_success_pct"))
+@calculator("build-success-rate", grain=DAY, many_days=True)
+def build_success_rate_rows(period, company_id=None):
+    """Successful / judged builds completed in the 7 days ending with each day, * 100."""
+    return BUILDS.day_rows(period, company_id, value="build_success_pct")
 
 
 # --- Evidence ------------------------------------------------------------------------------------------
@@ -191,29 +217,27 @@ def build_success_rate_rows(day, company_id=None):
 @evidence("deployment-frequency", window=DORA_WINDOW)
 def deployment_frequency_evidence(company, start, end):
     """Successful production deployments of `company` in [start, end) and their rate per day."""
-    return _one_row(
-        deployment_frequency_window(start, end, company.pk), "production_deployments", "deployments_per_day"
-    )
+    row = PRODUCTION_DEPLOYMENTS.figures_of(company, start, end, "production_deployments")
+    if row is not None:
+        row["deployments_per_day"] = row["production_deployments"] / ((end - start) / ONE_DAY)
+    return row
 
 
 @evidence("lead-time-for-changes", window=DORA_WINDOW)
 def lead_time_for_changes_evidence(company, start, end):
     """Changes of `company` shipped in [start, end) and their median lead time in hours."""
-    return _one_row(lead_time_window(start, end, company.pk), "changes_shipped", "median_lead_time_hours")
+    return SHIPPED_CHANGES.figures_of(company, start, end, "changes_shipped", "median_lead_time_hours")
 
 
 @evidence("change-failure-rate", window=CHANGE_FAILURE_WINDOW, incidents_by="detected")
 def change_failure_rate_evidence(company, start, end):
     """Successful production deployments of `company` in [start, end) and those that caused an incident."""
-    return _one_row(
-        change_failure_window(start, end, company.pk),
-        "production_deployments", "deployments_with_incident", "change_failure_pct",
+    return CHANGE_FAILURES.figures_of(
+        company, start, end, "production_deployments", "deployments_with_incident", "change_failure_pct"
     )
 
 
 @evidence("build-success-rate", window=DORA_WINDOW)
 def build_success_rate_evidence(company, start, end):
     """Builds of `company` completed in [start, end): all, judged, successful, and the success rate."""
-    return _one_row(
-        build_window(start, end, company.pk), "builds", "judged_builds", "successful_builds", "build_success_pct"
-    )
+    return BUILDS.figures_of(company, start, end, "builds", "judged_builds", "successful_builds", "build_success_pct")

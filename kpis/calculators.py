@@ -11,7 +11,7 @@ Two grains:
   moment the value became known. The period filters on that moment.
 - DAY: one observation per company and UTC day, at the day's 00:00, for every day of the period. A DAY
   calculator is given a day at a time, or (`many_days`) runs of days it computes in one statement; the
-  rolling ones add up DailyTotals.
+  rolling ones add up DailyTotals, or join their rows to each day's window (RowsInWindows).
 
 The `*_evidence(company, start, end)` functions give the numbers behind a company KPI (raw alerts,
 sample sizes, runbooks, patch counts) for an arbitrary period, through the same row queries.
@@ -39,7 +39,9 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncDay
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from incidents.choices import Phase, Severity
@@ -210,6 +212,20 @@ class MinutesBetween(Func):
         return super().as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra_context)
 
 
+def _minutes_between_sql(end, start):
+    """MinutesBetween two SQL datetime expressions, as SQL for hand-written statements."""
+    sql, _ = Query(None).get_compiler(connection=connection).compile(MinutesBetween(RawSQL(end, ()), RawSQL(start, ())))
+    return sql
+
+
+def _from_db(value, output_field):
+    """`value` read by hand-written SQL, as the ORM reads a column of `output_field` (SQLite gives timestamps as text)."""
+    expression = Value(value, output_field=output_field)
+    for converter in connection.ops.get_db_converters(expression):
+        value = converter(value, expression, connection)
+    return value
+
+
 def ratio(part, whole):
     """part / whole as a float; NULL when `whole` is 0, so an empty period yields no value."""
     return Cast(part, FloatField()) / NullIf(Cast(whole, FloatField()), Value(0.0))
@@ -366,51 +382,68 @@ def _utc_midnight(moment):
     return datetime.datetime.combine(moment.astimezone(datetime.timezone.utc).date(), datetime.time.min, tzinfo=datetime.timezone.utc)
 
 
-@dataclass(frozen=True)
-class DailyTotals:
+def _span(windows):
+    """The start of the first and the end of the last of `windows` ((label, start, end))."""
+    return min(start for _, start, _ in windows), max(end for _, _, end in windows)
+
+
+def _windows_sql(windows):
+    """`windows` ((label, start, end) datetimes) as a table for hand-written SQL: `label`, `starts`, `ends`; and its params."""
+    adapt = connection.ops.adapt_datetimefield_value
+    # SQLite names no column list after a VALUES alias: both name the columns column1, column2, ...
+    values = ", ".join(["(%s, %s, %s)"] * len(windows))
+    sql = f"SELECT column1 AS label, column2 AS starts, column3 AS ends FROM (VALUES {values}) AS listed"
+    return sql, [adapt(moment) for window in windows for moment in window]
+
+
+def _figures_in_windows(windows, counted, *, within, totals, figures, reporting=None):
     """
-    Figures of company KPIs over windows of whole days, from totals per company and UTC day that add up (counts and
-    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time, `totals`
-    total them per company and day, and `figures` are SQL expressions over a window's summed totals, which they name.
-    A day's window is the `window` ending with the day. Every day of a backfill comes from one statement that reads
-    each counted row once (the windows add up the few daily totals instead).
+    A SELECT, per company and window of `windows` ((label, start, end)): `obs_company`, `obs_window` (the label),
+    `window_end`, the `totals` (SQL aggregates over the rows of `counted`, a queryset with `obs_company`, that lie in the
+    window by `within`, an SQL condition on `counted` and `windows.starts`, `windows.ends`) and the `figures` (SQL over
+    the totals and `window_end`, or a function giving it for this database), by name. A company has figures for each
+    window holding some of its rows; with `reporting` (a queryset of `obs_company` and `since`), for each window ending
+    after its `since`, rows or not.
+    """
+    windows_sql, params = _windows_sql(windows)
+    counted_sql, counted_params = counted.query.sql_with_params()
+    if reporting is None:
+        company, joins = "counted.obs_company", f"JOIN ({counted_sql}) AS counted ON {within}"
+    else:
+        reporting_sql, reporting_params = reporting.query.sql_with_params()
+        company = "reporting.obs_company"
+        joins = f"""
+            JOIN ({reporting_sql}) AS reporting ON reporting.since < windows.ends
+            LEFT JOIN ({counted_sql}) AS counted ON counted.obs_company = reporting.obs_company AND {within}
+        """
+        params += reporting_params
+    float_type = FloatField().cast_db_type(connection)
+    total_columns = "".join(f", {expression} AS {name}" for name, expression in totals.items())
+    figure_columns = "".join(
+        f", CAST({expression() if callable(expression) else expression} AS {float_type}) AS {name}"
+        for name, expression in figures.items()
+    )
+    sql = f"""
+        SELECT totals.*{figure_columns} FROM (
+            SELECT {company} AS obs_company, windows.label AS obs_window, windows.ends AS window_end{total_columns}
+            FROM ({windows_sql}) AS windows {joins}
+            GROUP BY {company}, windows.label, windows.ends
+        ) AS totals
+    """
+    return RowsSQL(sql, [*params, *counted_params])
+
+
+class WindowFigures:
+    """
+    Figures of company KPIs over windows of time, for any number of windows in one statement: `sql(windows,
+    company_id)` selects `obs_company`, `obs_window` (the label) and the figures by name for each company and window
+    ((label, start, end)) that has them. A day's value covers the `window` ending with the day.
     """
 
-    counted: Callable
-    time_field: str
-    totals: dict
-    figures: dict
     window: datetime.timedelta
 
-    def sql(self, windows, company_id=None):
-        """
-        A SELECT, per company and window with counted rows: `obs_company`, `obs_window` (the window's label), the
-        summed totals and the figures. `windows` are (label, start, end), either day-aligned or just one.
-        """
-        first, last = min(start for _, start, _ in windows), max(end for _, _, end in windows)
-        daily = _by_company_and_day(self.counted(first, last, company_id), self.time_field).annotate(**self.totals)
-        daily_sql, daily_params = daily.query.sql_with_params()
-        sums = ", ".join(
-            f"CAST(SUM(daily.{name}) AS {daily.query.annotations[name].output_field.cast_db_type(connection)}) AS {name}"
-            for name in self.totals
-        )
-        float_type = FloatField().cast_db_type(connection)
-        figures = "".join(f", CAST({expression} AS {float_type}) AS {name}" for name, expression in self.figures.items())
-        # A lone window may start mid-day: its rows are counted from its start, so its first day counts whole.
-        adapt = connection.ops.adapt_datetimefield_value
-        window_params = [adapt(moment) for label, start, end in windows for moment in (label, _utc_midnight(start), end)]
-        sql = f"""
-            SELECT summed.*{figures} FROM (
-                SELECT daily.obs_company, windows.column1 AS obs_window, {sums}
-                FROM (VALUES {", ".join(["(%s, %s, %s)"] * len(windows))}) AS windows
-                JOIN ({daily_sql}) AS daily ON daily.obs_day >= windows.column2 AND daily.obs_day < windows.column3
-                GROUP BY daily.obs_company, windows.column1
-            ) AS summed
-        """
-        return RowsSQL(sql, [*window_params, *daily_params])
-
     def day_rows(self, period, company_id, value):
-        """Company rows of every day of `period`: `value` (a total or figure) over the window ending with the day."""
+        """Company rows of every day of `period`: `value` (SQL over the figures) over the window ending with the day."""
         figures = self.sql([(day.start, day.end - self.window, day.end) for day in period.days()], company_id)
         null_id = f"CAST(NULL AS {BigIntegerField().cast_db_type(connection)})"
         sql = f"""
@@ -422,12 +455,82 @@ class DailyTotals:
         return RowsSQL(sql, figures.params)
 
     def figures_of(self, company, start, end, *names):
-        """The totals and figures `names` of `company` over [start, end); None without counted rows."""
+        """The figures `names` of `company` over [start, end); None when it has none."""
         sql, params = self.sql([(start, start, end)], company.pk)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-            return None if row is None else {name: row[[column.name for column in cursor.description].index(name)] for name in names}
+            # A column's name is the first item of its description (SQLite's are plain tuples).
+            return None if row is None else {name: row[[column[0] for column in cursor.description].index(name)] for name in names}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyTotals(WindowFigures):
+    """
+    Figures of company KPIs over windows of whole days, from totals per company and UTC day that add up (counts and
+    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time, `totals`
+    total them per company and day, and `figures` are SQL expressions over a window's summed totals, which they name.
+    With `reporting(company_id)` (`obs_company` and `since`), a company has figures, its totals 0 without rows, on
+    every day from its `since`. Every day of a backfill comes from one statement that reads each counted row once (the
+    windows add up the few daily totals instead).
+    """
+
+    counted: Callable
+    time_field: str
+    totals: dict
+    figures: dict
+    window: datetime.timedelta
+    reporting: Callable | None = None
+
+    def sql(self, windows, company_id=None):
+        """Per company and window: `obs_company`, `obs_window`, the summed totals and the figures (see WindowFigures)."""
+        daily = _by_company_and_day(self.counted(*_span(windows), company_id), self.time_field).annotate(**self.totals)
+        total = "COALESCE(SUM(counted.{name}), 0)" if self.reporting else "SUM(counted.{name})"
+        sums = {
+            name: f"CAST({total.format(name=name)} AS {daily.query.annotations[name].output_field.cast_db_type(connection)})"
+            for name in self.totals
+        }
+        # A lone window may start mid-day: its rows are counted from its start, so its first day counts whole.
+        whole_days = [(label, _utc_midnight(start), end) for label, start, end in windows]
+        return _figures_in_windows(
+            whole_days,
+            daily,
+            within="counted.obs_day >= windows.starts AND counted.obs_day < windows.ends",
+            totals=sums,
+            figures=self.figures,
+            reporting=self.reporting and self.reporting(company_id),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RowsInWindows(WindowFigures):
+    """
+    Figures of company KPIs over windows whose rows do not add up by day (what is open at the window's end, what has
+    either of two times in it): `counted(start, end, company_id)` are the rows that may lie in windows within
+    [start, end), with `obs_company`; `within` is the SQL condition that a row (`counted.<column>`) lies in a window
+    (`windows.starts`, `windows.ends`); `totals` are SQL aggregates over a window's rows and `figures` SQL over the
+    totals and `window_end` (or functions giving it for this database), which they name. With `reporting(company_id)`
+    (`obs_company` and `since`), a company has figures on every day from its `since`, over no rows when none lies in
+    the window (COUNT 0, MIN NULL).
+    """
+
+    counted: Callable
+    within: str
+    totals: dict
+    figures: dict
+    window: datetime.timedelta
+    reporting: Callable | None = None
+
+    def sql(self, windows, company_id=None):
+        """Per company and window: `obs_company`, `obs_window`, the totals and the figures (see WindowFigures)."""
+        return _figures_in_windows(
+            windows,
+            self.counted(*_span(windows), company_id),
+            within=self.within,
+            totals=self.totals,
+            figures=self.figures,
+            reporting=self.reporting and self.reporting(company_id),
+        )
 
 
 def _detected_incidents(start, end, company_id):

@@ -16,9 +16,9 @@ def remediation_due_at():
 
 
 class VulnerabilityQuerySet(models.QuerySet):
-    def open_at(self, moment):
-        """Reported before `moment` and not fixed by then."""
-        return self.filter(Q(fixed_at__isnull=True) | Q(fixed_at__gt=moment), first_seen_at__lt=moment)
+    def open_during(self, start, end):
+        """Open at some moment of [start, end): reported before `end` and not fixed by `start`."""
+        return self.filter(Q(fixed_at__isnull=True) | Q(fixed_at__gt=start), first_seen_at__lt=end)
 
     def of_company(self, company_id):
         """Those of one company's services; all of them for None."""

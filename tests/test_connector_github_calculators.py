@@ -145,3 +145,12 @@ def test_build_success_rate_counts_builds_that_passed_or_failed_and_leaves_out_t
     assert build_success_rate_evidence(payments.domain.company, at(9, 0), at(16, 0)) == {
         "builds": 12, "judged_builds": 8, "successful_builds": 6, "build_success_pct": 75.0,
     }
+
+
+def test_an_incident_24_hours_after_a_deployment_is_still_blamed_on_it_a_minute_later_it_is_not(computed_kpis, payments, search):
+    deployed(payments, at(14, 9))
+    IncidentFactory(service=payments, severity="P1", detected_at=at(15, 9))
+    deployed(search, at(14, 9))
+    IncidentFactory(service=search, severity="P1", detected_at=at(15, 9, 1))
+
+    assert compute("change-failure-rate") == {("comp-acme", DAY): 50.0}
