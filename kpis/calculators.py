@@ -11,7 +11,7 @@ Two grains:
   moment the value became known. The period filters on that moment.
 - DAY: one observation per company and UTC day, at the day's 00:00, for every day of the period. A DAY
   calculator is given a day at a time, or (`many_days`) runs of days it computes in one statement; the
-  rolling ones add up DailyTotals.
+  rolling ones add up DailyTotals (or count DistinctCounts) over the window of each day.
 
 The `*_evidence(company, start, end)` functions give the numbers behind a company KPI (raw alerts,
 sample sizes, runbooks, patch counts) for an arbitrary period, through the same row queries.
@@ -38,8 +38,9 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncDay
+from django.db.models.functions import Cast, Coalesce, Lag, NullIf, TruncDay
 from django.utils import timezone
 
 from incidents.choices import Phase, Severity
@@ -220,6 +221,21 @@ def percent(part, whole):
     return ratio(part, whole) * Value(100.0)
 
 
+def ratio_sql(part, whole):
+    """`ratio` of two SQL expressions, in SQL (FLOAT is double precision on PostgreSQL, REAL on SQLite)."""
+    return f"CAST({part} AS FLOAT) / NULLIF(CAST({whole} AS FLOAT), 0.0)"
+
+
+def percent_sql(part, whole):
+    """`percent` of two SQL expressions, in SQL."""
+    return f"{ratio_sql(part, whole)} * 100.0"
+
+
+def growth_sql(now, before):
+    """(now / before - 1) x 100 of two SQL expressions, in SQL; NULL when either is NULL or `before` is 0."""
+    return f"{percent_sql(now, before)} - 100.0"
+
+
 def _null_id():
     return Cast(Value(None), BigIntegerField())
 
@@ -357,23 +373,97 @@ def _by_company(queryset):
     return queryset.order_by().values(obs_company=F("company_id"))
 
 
+def _holds_dates(model, field):
+    """`field` of `model` holds UTC days (a DateField), not moments."""
+    return not isinstance(model._meta.get_field(field), DateTimeField)
+
+
 def _by_company_and_day(queryset, field):
-    """Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`, its 00:00)."""
-    return queryset.order_by().values(obs_company=F("company_id"), obs_day=TruncDay(field, tzinfo=datetime.timezone.utc))
+    """Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`: its 00:00, or a DateField's day)."""
+    day = F(field) if _holds_dates(queryset.model, field) else TruncDay(field, tzinfo=datetime.timezone.utc)
+    return queryset.order_by().values(obs_company=F("company_id"), obs_day=day)
 
 
 def _utc_midnight(moment):
     return datetime.datetime.combine(moment.astimezone(datetime.timezone.utc).date(), datetime.time.min, tzinfo=datetime.timezone.utc)
 
 
+def values_sql(rows):
+    """
+    `rows` (tuples of one length: datetimes, dates, numbers) as an SQL VALUES list and its parameters; PostgreSQL and
+    SQLite name its columns column1, column2, ...
+    """
+    ops = connection.ops
+
+    def adapt(value):
+        if isinstance(value, datetime.datetime):
+            return ops.adapt_datetimefield_value(value)
+        return ops.adapt_datefield_value(value) if isinstance(value, datetime.date) else value
+
+    row = f"({', '.join(['%s'] * len(rows[0]))})"
+    return f"(VALUES {', '.join([row] * len(rows))})", [adapt(value) for values in rows for value in values]
+
+
+def day_windows(period, length, earlier=datetime.timedelta(0)):
+    """Each day of `period` as (its 00:00, start, end) of the `length` window ending `earlier` before the day ends."""
+    return [(day.start, day.end - earlier - length, day.end - earlier) for day in period.days()]
+
+
+def _per_window(windows, counted, time_column, aggregates, *, by_date, only=None):
+    """
+    A SELECT of `aggregates` (SQL over the rows of `counted`, RowsSQL with `obs_company`, named `counted`) per company
+    (`obs_company`) and window (`obs_window`, its label), each row joined to every window (label, start, end) its
+    `time_column` falls in (a moment, or a day: `by_date`) where `only` (SQL over `counted` and `windows`) holds.
+    """
+    # A lone window may start mid-day: its rows are counted from its start, so its first day counts whole.
+    bounds = [(label, _utc_midnight(start), end.astimezone(datetime.timezone.utc)) for label, start, end in windows]
+    if by_date:
+        bounds = [(label, start.date(), end.date()) for label, start, end in bounds]
+    values, values_params = values_sql(bounds)
+    joined = f"counted.{time_column} >= windows.column2 AND counted.{time_column} < windows.column3"
+    sql = f"""
+        SELECT counted.obs_company, windows.column1 AS obs_window, {aggregates}
+        FROM {values} AS windows
+        JOIN ({counted.sql}) AS counted ON {joined}{f" AND {only}" if only else ""}
+        GROUP BY counted.obs_company, windows.column1
+    """
+    return RowsSQL(sql, [*values_params, *counted.params])
+
+
+def _time_range(windows):
+    return min(start for _, start, _ in windows), max(end for _, _, end in windows)
+
+
+def day_rows_from(value, **figures):
+    """
+    Company rows of days from per-window figures: each of `figures` names a SELECT (RowsSQL) of `obs_company`,
+    `obs_window` (a day's 00:00) and figures, as DailyTotals.sql gives; they are joined by company and day (a day
+    missing from one has no row) and `value` is SQL over them (`name.figure`).
+    """
+    first, *others = figures
+    joins = "".join(
+        f" JOIN ({figures[name].sql}) AS {name}"
+        f" ON {name}.obs_company = {first}.obs_company AND {name}.obs_window = {first}.obs_window"
+        for name in others
+    )
+    null_id = f"CAST(NULL AS {BigIntegerField().cast_db_type(connection)})"
+    float_type = FloatField().cast_db_type(connection)
+    sql = f"""
+        SELECT {first}.obs_company, {null_id} AS obs_domain, {null_id} AS obs_service, {null_id} AS obs_incident,
+               {first}.obs_window AS obs_observed_at, CAST({value} AS {float_type}) AS obs_value, 1.0 AS obs_confidence
+        FROM ({figures[first].sql}) AS {first}{joins}
+    """
+    return RowsSQL(sql, [param for rows in figures.values() for param in rows.params])
+
+
 @dataclass(frozen=True)
 class DailyTotals:
     """
     Figures of company KPIs over windows of whole days, from totals per company and UTC day that add up (counts and
-    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time, `totals`
-    total them per company and day, and `figures` are SQL expressions over a window's summed totals, which they name.
-    A day's window is the `window` ending with the day. Every day of a backfill comes from one statement that reads
-    each counted row once (the windows add up the few daily totals instead).
+    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time (or day),
+    `totals` total them per company and day, and `figures` are SQL expressions over a window's summed totals, which
+    they name. A day's window is the `window` ending with the day. Every day of a backfill comes from one statement
+    that reads each counted row once (the windows add up the few daily totals instead).
     """
 
     counted: Callable
@@ -387,39 +477,21 @@ class DailyTotals:
         A SELECT, per company and window with counted rows: `obs_company`, `obs_window` (the window's label), the
         summed totals and the figures. `windows` are (label, start, end), either day-aligned or just one.
         """
-        first, last = min(start for _, start, _ in windows), max(end for _, _, end in windows)
-        daily = _by_company_and_day(self.counted(first, last, company_id), self.time_field).annotate(**self.totals)
-        daily_sql, daily_params = daily.query.sql_with_params()
-        sums = ", ".join(
-            f"CAST(SUM(daily.{name}) AS {daily.query.annotations[name].output_field.cast_db_type(connection)}) AS {name}"
-            for name in self.totals
+        counted = self.counted(*_time_range(windows), company_id)
+        daily = _by_company_and_day(counted, self.time_field).annotate(**self.totals)
+        types = {name: daily.query.annotations[name].output_field.cast_db_type(connection) for name in self.totals}
+        sums = ", ".join(f"CAST(SUM(counted.{name}) AS {types[name]}) AS {name}" for name in self.totals)
+        summed = _per_window(
+            windows, RowsSQL(*daily.query.sql_with_params()), "obs_day", sums,
+            by_date=_holds_dates(counted.model, self.time_field),
         )
         float_type = FloatField().cast_db_type(connection)
         figures = "".join(f", CAST({expression} AS {float_type}) AS {name}" for name, expression in self.figures.items())
-        # A lone window may start mid-day: its rows are counted from its start, so its first day counts whole.
-        adapt = connection.ops.adapt_datetimefield_value
-        window_params = [adapt(moment) for label, start, end in windows for moment in (label, _utc_midnight(start), end)]
-        sql = f"""
-            SELECT summed.*{figures} FROM (
-                SELECT daily.obs_company, windows.column1 AS obs_window, {sums}
-                FROM (VALUES {", ".join(["(%s, %s, %s)"] * len(windows))}) AS windows
-                JOIN ({daily_sql}) AS daily ON daily.obs_day >= windows.column2 AND daily.obs_day < windows.column3
-                GROUP BY daily.obs_company, windows.column1
-            ) AS summed
-        """
-        return RowsSQL(sql, [*window_params, *daily_params])
+        return RowsSQL(f"SELECT summed.*{figures} FROM ({summed.sql}) AS summed", summed.params)
 
     def day_rows(self, period, company_id, value):
         """Company rows of every day of `period`: `value` (a total or figure) over the window ending with the day."""
-        figures = self.sql([(day.start, day.end - self.window, day.end) for day in period.days()], company_id)
-        null_id = f"CAST(NULL AS {BigIntegerField().cast_db_type(connection)})"
-        sql = f"""
-            SELECT obs_company, {null_id} AS obs_domain, {null_id} AS obs_service, {null_id} AS obs_incident,
-                   obs_window AS obs_observed_at, CAST({value} AS {FloatField().cast_db_type(connection)}) AS obs_value,
-                   1.0 AS obs_confidence
-            FROM ({figures.sql}) AS figures
-        """
-        return RowsSQL(sql, figures.params)
+        return day_rows_from(value, figures=self.sql(day_windows(period, self.window), company_id))
 
     def figures_of(self, company, start, end, *names):
         """The totals and figures `names` of `company` over [start, end); None without counted rows."""
@@ -428,6 +500,43 @@ class DailyTotals:
             cursor.execute(sql, params)
             row = cursor.fetchone()
             return None if row is None else {name: row[[column.name for column in cursor.description].index(name)] for name in names}
+
+
+@dataclass(frozen=True)
+class DistinctCounts:
+    """
+    The distinct values of `field` (users, say) per company and window of whole days, which do not add up from daily
+    totals: `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time (or day).
+    A value counts in a window on its first day there, the day whose previous day with the value is before the
+    window's start: the rows reduce to counts per company, day and previous day, which each window sums. Every window
+    of a backfill comes from one statement that reads each row once, with no DISTINCT per window.
+    """
+
+    counted: Callable
+    time_field: str
+    field: str
+    name: str
+
+    def sql(self, windows, company_id=None):
+        """A SELECT, per company and window with counted rows: `obs_company`, `obs_window` (its label) and `name`."""
+        counted = self.counted(*_time_range(windows), company_id)
+        days = _by_company_and_day(counted, self.time_field).annotate(
+            previous=Window(Lag("obs_day"), partition_by=[F("company_id"), F(self.field)], order_by=F("obs_day").asc())
+        )
+        days_sql, days_params = days.query.sql_with_params()
+        # A value's rows of one day after the first have that day as their previous one: no window counts them.
+        firsts = RowsSQL(
+            f"""
+            SELECT days.obs_company, days.obs_day, days.previous, COUNT(*) AS firsts FROM ({days_sql}) AS days
+            GROUP BY days.obs_company, days.obs_day, days.previous
+            """,
+            days_params,
+        )
+        return _per_window(
+            windows, firsts, "obs_day", f"SUM(counted.firsts) AS {self.name}",
+            by_date=_holds_dates(counted.model, self.time_field),
+            only="(counted.previous IS NULL OR counted.previous < windows.column2)",
+        )
 
 
 def _detected_incidents(start, end, company_id):
