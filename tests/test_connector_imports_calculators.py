@@ -33,6 +33,12 @@ def values(slug, day=DAY, company=None):
     return {o.company.slug: o.value for o in Observation.objects.filter(kpi__slug=slug).select_related("company")}
 
 
+def run_values(slug, since, until):
+    """The values of `slug` computed for the days in [since, until) in one run, per day."""
+    compute_observations(slug, since=since, until=until, source=ObservationSource.BACKFILL, run="test")
+    return {o.observed_at.date(): o.value for o in Observation.objects.filter(kpi__slug=slug)}
+
+
 @pytest.fixture
 def acme(db):
     return CompanyFactory(slug="comp-acme")
@@ -149,6 +155,24 @@ def test_weekly_active_users_compares_the_week_ending_with_the_day_with_the_week
         ActiveUserFactory(company=acme, day=day, user_id=user)
 
     assert values("weekly-active-users") == {"comp-acme": pytest.approx(50.0)}
+
+
+def test_weekly_active_users_of_a_run_of_days_count_each_user_once_a_week(computed_kpis, acme):
+    # The weeks of Jan 15, 16, 17 are Jan 9-15, 10-16, 11-17; the weeks 30 days earlier Dec 10-16, 11-17, 12-18.
+    for day, tenant, user in [
+        ((2023, 12, 10), "t1", "u1"), ((2023, 12, 11), "t1", "u4"), ((2023, 12, 11), "t2", "u4"),
+        ((2023, 12, 12), "t1", "u2"), ((2023, 12, 16), "t1", "u2"), ((2023, 12, 18), "t1", "u3"),  # 3, 2 and 2 users
+        ((2024, 1, 9), "t1", "u1"), ((2024, 1, 10), "t1", "u6"), ((2024, 1, 14), "t1", "u1"),
+        ((2024, 1, 16), "t1", "u5"), ((2024, 1, 16), "t2", "u5"), ((2024, 1, 17), "t1", "u7"),
+        ((2024, 1, 17), "t1", "u8"),  # 2, 3 and 4 users
+    ]:
+        ActiveUserFactory(company=acme, day=datetime.date(*day), tenant_id=tenant, user_id=user)
+
+    assert run_values("weekly-active-users", datetime.date(2024, 1, 15), datetime.date(2024, 1, 18)) == {
+        datetime.date(2024, 1, 15): pytest.approx((2 / 3 - 1) * 100),
+        datetime.date(2024, 1, 16): pytest.approx(50.0),
+        datetime.date(2024, 1, 17): pytest.approx(100.0),
+    }
 
 
 def test_weekly_active_users_have_no_value_without_activity_in_the_week(computed_kpis, acme):
