@@ -88,6 +88,14 @@ def test_arr_growth_has_no_value_with_less_than_a_year_of_revenue(computed_kpis,
     assert values("arr-growth-rate", day=datetime.date(2023, 12, 20)) == {}
 
 
+def test_each_day_of_a_run_takes_its_own_billing_month(computed_kpis, mrr_history):
+    run = datetime.date(2023, 12, 30), datetime.date(2024, 1, 3)  # December has no month a year before
+    january = [datetime.date(2024, 1, 1), datetime.date(2024, 1, 2)]
+
+    assert run_values("arr-growth-rate", *run) == {day: pytest.approx((2100 / 1800 - 1) * 100) for day in january}
+    assert run_values("net-revenue-retention", *run) == {day: pytest.approx(1600 / 1800 * 100) for day in january}
+
+
 def test_gross_margin_is_the_months_revenue_less_the_cloud_cost_of_the_30_days_ending_with_the_day(computed_kpis, acme):
     RevenueRecordFactory(company=acme, month=month(2024, 1), recurring_revenue=1500)
     RevenueRecordFactory(company=acme, month=month(2024, 1), recurring_revenue=600)
