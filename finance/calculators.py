@@ -66,21 +66,30 @@ CLOUD_COST = DailyTotals(
 )
 
 
-def _each_day_of_its_month(period, company_id, month_rows):
+def _months_of(period):
+    return sorted({month_of(day) for day in period.days()})
+
+
+def _each_day_of_its_month(period, monthly, month_of_day=month_of):
     """
     Per company and day of `period` (`obs_company`, `obs_window`: the day's 00:00), the figures of the day's billing
-    month: `month_rows(month, company_id)` is a queryset of one row per company (`obs_company`) and figures.
+    month `month_of_day(day)`: `monthly` is a queryset of figures per company (`obs_company`) and month (`obs_month`).
     """
     days = period.days()
-    months = sorted({month_of(day) for day in days})
-    first, *others = [month_rows(month, company_id).annotate(obs_month=Value(month)) for month in months]
-    months_sql, months_params = (first.union(*others, all=True) if others else first).query.sql_with_params()
-    values, values_params = values_sql([(day.start, month_of(day)) for day in days])
+    values, values_params = values_sql([(day.start, month_of_day(day)) for day in days])
+    monthly_sql, monthly_params = monthly.query.sql_with_params()
     sql = f"""
-        SELECT months.*, days.column1 AS obs_window
-        FROM {values} AS days JOIN ({months_sql}) AS months ON months.obs_month = days.column2
+        SELECT monthly.*, days.column1 AS obs_window
+        FROM {values} AS days JOIN ({monthly_sql}) AS monthly ON monthly.obs_month = days.column2
     """
-    return RowsSQL(sql, [*values_params, *months_params])
+    return RowsSQL(sql, [*values_params, *monthly_params])
+
+
+def _mrr(months, company_id):
+    """Per company and billing month of `months`: the MRR (`mrr`)."""
+    records = RevenueRecord.objects.filter(_company_filter(company_id), month__in=months)
+    by_month = records.order_by().values(obs_company=F("company_id"), obs_month=F("month"))
+    return by_month.annotate(mrr=_float_sum("recurring_revenue"))
 
 
 def _net_revenue_retention(month, company_id):
@@ -94,6 +103,7 @@ def _net_revenue_retention(month, company_id):
         Exists(in_cohort), Exists(month_imported)
     )
     return _by_company(records).annotate(
+        obs_month=Value(month),
         starting_mrr=_float_sum("recurring_revenue", month=base),
         net_movements=Coalesce(
             _float_sum(F("expansion") - F("contraction") - F("churn"), month__gt=base), Value(0.0)
@@ -109,18 +119,9 @@ def net_revenue_retention_rows(period, company_id=None):
     (their MRR then + their expansion - contraction - churn in the 12 months since) / their MRR then x 100.
     New customers are left out. No value until the day's month and the month a year before are imported.
     """
-    return day_rows_from("nrr.nrr_pct", nrr=_each_day_of_its_month(period, company_id, _net_revenue_retention))
-
-
-def _arr_growth(month, company_id):
-    """Per company: the ARR growth of the billing month `month` (`arr_growth_pct`)."""
-    base = months_before(month, 12)
-    records = RevenueRecord.objects.filter(_company_filter(company_id), month__in=[base, month])
-    return _by_company(records).annotate(
-        mrr_now=_float_sum("recurring_revenue", month=month),
-        mrr_year_ago=_float_sum("recurring_revenue", month=base),
-        arr_growth_pct=percent(F("mrr_now"), F("mrr_year_ago")) - Value(100.0),
-    )
+    first, *others = [_net_revenue_retention(month, company_id) for month in _months_of(period)]
+    monthly = first.union(*others, all=True) if others else first
+    return day_rows_from("nrr.nrr_pct", nrr=_each_day_of_its_month(period, monthly))
 
 
 @calculator("arr-growth-rate", grain=DAY, many_days=True)
@@ -129,13 +130,13 @@ def arr_growth_rate_rows(period, company_id=None):
     Year-over-year ARR growth: (MRR of the day's billing month / MRR of the same month a year before - 1) x 100
     (ARR = 12 x MRR, so the ratio is the MRR's). No value with less than a year of billing records.
     """
-    return day_rows_from("arr.arr_growth_pct", arr=_each_day_of_its_month(period, company_id, _arr_growth))
-
-
-def _revenue(month, company_id):
-    """Per company: the MRR of the billing month `month` (`revenue`)."""
-    records = RevenueRecord.objects.filter(_company_filter(company_id), month=month)
-    return _by_company(records).annotate(revenue=_float_sum("recurring_revenue"))
+    months = _months_of(period)
+    mrr = _mrr([*months, *(months_before(month, 12) for month in months)], company_id)
+    return day_rows_from(
+        growth_sql("mrr.mrr", "year_before.mrr"),
+        mrr=_each_day_of_its_month(period, mrr),
+        year_before=_each_day_of_its_month(period, mrr, lambda day: months_before(month_of(day), 12)),
+    )
 
 
 @calculator("gross-margin", grain=DAY, many_days=True)
@@ -145,8 +146,8 @@ def gross_margin_rows(period, company_id=None):
     (unblended, every line item of the AWS CUR) of the 30 days ending with the day. No value without both.
     """
     return day_rows_from(
-        percent_sql("revenue.revenue - CAST(cogs.cost AS FLOAT)", "revenue.revenue"),
-        revenue=_each_day_of_its_month(period, company_id, _revenue),
+        percent_sql("revenue.mrr - CAST(cogs.cost AS FLOAT)", "revenue.mrr"),
+        revenue=_each_day_of_its_month(period, _mrr(_months_of(period), company_id)),
         cogs=CLOUD_COST.sql(day_windows(period, ROLLING_WINDOW), company_id),
     )
 
