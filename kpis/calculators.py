@@ -11,7 +11,7 @@ Two grains:
   moment the value became known. The period filters on that moment.
 - DAY: one observation per company and UTC day, at the day's 00:00, for every day of the period. A DAY
   calculator is given a day at a time, or (`many_days`) runs of days it computes in one statement; the
-  rolling ones add up DailyTotals, or join their rows to each day's window (RowsInWindows).
+  rolling ones add up DailyTotals, count DistinctCounts, or join their rows to each day's window (RowsInWindows).
 
 The `*_evidence(company, start, end)` functions give the numbers behind a company KPI (raw alerts,
 sample sizes, runbooks, patch counts) for an arbitrary period, through the same row queries.
@@ -38,9 +38,10 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncDay
+from django.db.models.functions import Cast, Coalesce, Lag, NullIf, TruncDay
 from django.db.models.sql import Query
 from django.utils import timezone
 
@@ -95,10 +96,15 @@ class Period(NamedTuple):
 
 
 class RowsSQL(NamedTuple):
-    """A SELECT of observation rows (the columns of ROW_COLUMNS) and its parameters."""
+    """A hand-written SELECT and its parameters (a calculator's selects the columns of ROW_COLUMNS)."""
 
     sql: str
     params: list
+
+
+def _as_sql(rows):
+    """`rows`, a queryset or RowsSQL, as RowsSQL."""
+    return rows if isinstance(rows, RowsSQL) else RowsSQL(*rows.query.sql_with_params())
 
 
 @dataclass(frozen=True)
@@ -126,8 +132,7 @@ class Calculator:
 
     def sql(self, period, company_id):
         """The SELECT of the rows of `period` and its parameters."""
-        rows = self.rows(period, company_id)
-        return rows if isinstance(rows, RowsSQL) else RowsSQL(*rows.query.sql_with_params())
+        return _as_sql(self.rows(period, company_id))
 
 
 CALCULATORS: dict[str, Calculator] = {}
@@ -236,6 +241,21 @@ def percent(part, whole):
     return ratio(part, whole) * Value(100.0)
 
 
+def ratio_sql(part, whole):
+    """`ratio` of two SQL expressions, in SQL (FLOAT is double precision on PostgreSQL, REAL on SQLite)."""
+    return f"CAST({part} AS FLOAT) / NULLIF(CAST({whole} AS FLOAT), 0.0)"
+
+
+def percent_sql(part, whole):
+    """`percent` of two SQL expressions, in SQL."""
+    return f"{ratio_sql(part, whole)} * 100.0"
+
+
+def growth_sql(now, before):
+    """(now / before - 1) x 100 of two SQL expressions, in SQL; NULL when either is NULL or `before` is 0."""
+    return f"{percent_sql(now, before)} - 100.0"
+
+
 def _null_id():
     return Cast(Value(None), BigIntegerField())
 
@@ -262,11 +282,6 @@ def _company_rows(queryset, *, observed_at, value, confidence=1.0):
         obs_value=value,
         obs_confidence=Value(confidence, output_field=FloatField()),
     ).values(*ROW_COLUMNS)
-
-
-def _day_rows(queryset, day, value):
-    """Company rows of one day: `queryset` must be grouped by company with `obs_company`."""
-    return _company_rows(queryset, observed_at=Value(day.start, output_field=DateTimeField()), value=value)
 
 
 def _incident_rows(incidents, *, observed_at, value, confidence=1.0):
@@ -373,13 +388,25 @@ def _by_company(queryset):
     return queryset.order_by().values(obs_company=F("company_id"))
 
 
+def _holds_days(model, field):
+    """`field` of `model` holds UTC days (a DateField), not moments."""
+    return not isinstance(model._meta.get_field(field), DateTimeField)
+
+
 def _by_company_and_day(queryset, field):
-    """Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`, its 00:00)."""
-    return queryset.order_by().values(obs_company=F("company_id"), obs_day=TruncDay(field, tzinfo=datetime.timezone.utc))
+    """Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`: its 00:00, or a DateField's day)."""
+    # A DateField is grouped as it is, not cast to a moment: PostgreSQL then reads it in its index's order.
+    day = F(field) if _holds_days(queryset.model, field) else TruncDay(field, tzinfo=datetime.timezone.utc)
+    return queryset.order_by().values(obs_company=F("company_id"), obs_day=day)
 
 
 def _utc_midnight(moment):
     return datetime.datetime.combine(moment.astimezone(datetime.timezone.utc).date(), datetime.time.min, tzinfo=datetime.timezone.utc)
+
+
+def day_windows(period, length, earlier=datetime.timedelta(0)):
+    """Each day of `period` as a window (its 00:00, start, end): the `length` ending `earlier` before the day ends."""
+    return [(day.start, day.end - earlier - length, day.end - earlier) for day in period.days()]
 
 
 def _span(windows):
@@ -387,30 +414,53 @@ def _span(windows):
     return min(start for _, start, _ in windows), max(end for _, _, end in windows)
 
 
-def _windows_sql(windows):
-    """`windows` ((label, start, end) datetimes) as a table for hand-written SQL: `label`, `starts`, `ends`; and its params."""
-    adapt = connection.ops.adapt_datetimefield_value
+def _from_midnight(windows):
+    """
+    `windows` from their first day's 00:00, for rows counted by day: a lone window may start mid-day; its rows are
+    counted from its start, so its first day counts whole.
+    """
+    return [(label, _utc_midnight(start), end) for label, start, end in windows]
+
+
+def _windows_sql(windows, *, days=False):
+    """
+    `windows` ((label, start, end) datetimes) as a table for hand-written SQL: `label`, `starts`, `ends` (with `days`,
+    the UTC days of start and end, to compare with a DateField); and its params.
+    """
+    ops = connection.ops
+
+    def bound(moment):
+        # SQLite compares dates and datetimes as text: a day's date sorts before its 00:00.
+        if days:
+            return ops.adapt_datefield_value(moment.astimezone(datetime.timezone.utc).date())
+        return ops.adapt_datetimefield_value(moment)
+
     # SQLite names no column list after a VALUES alias: both name the columns column1, column2, ...
     values = ", ".join(["(%s, %s, %s)"] * len(windows))
     sql = f"SELECT column1 AS label, column2 AS starts, column3 AS ends FROM (VALUES {values}) AS listed"
-    return sql, [adapt(moment) for window in windows for moment in window]
+    params = [(ops.adapt_datetimefield_value(label), bound(start), bound(end)) for label, start, end in windows]
+    return sql, [value for window in params for value in window]
 
 
-def _figures_in_windows(windows, counted, *, within, totals, figures, reporting=None):
+# A row counted by day (`obs_day`, as _by_company_and_day gives it) lies in a window.
+DAY_IN_WINDOW = "counted.obs_day >= windows.starts AND counted.obs_day < windows.ends"
+
+
+def _figures_in_windows(windows, counted, *, within, totals, figures, reporting=None, days=False):
     """
     A SELECT, per company and window of `windows` ((label, start, end)): `obs_company`, `obs_window` (the label),
-    `window_end`, the `totals` (SQL aggregates over the rows of `counted`, a queryset with `obs_company`, that lie in the
-    window by `within`, an SQL condition on `counted` and `windows.starts`, `windows.ends`) and the `figures` (SQL over
-    the totals and `window_end`, or a function giving it for this database), by name. A company has figures for each
-    window holding some of its rows; with `reporting` (a queryset of `obs_company` and `since`), for each window ending
-    after its `since`, rows or not.
+    `window_end`, the `totals` (SQL aggregates over the rows of `counted`, a queryset or RowsSQL with `obs_company`, that
+    lie in the window by `within`, an SQL condition on `counted` and `windows.starts`, `windows.ends`) and the `figures`
+    (SQL over the totals and `window_end`, or a function giving it for this database), by name. A company has figures
+    for each window holding some of its rows; with `reporting` (a queryset of `obs_company` and `since`), for each
+    window ending after its `since`, rows or not. With `days`, the windows' bounds are days (see _windows_sql).
     """
-    windows_sql, params = _windows_sql(windows)
-    counted_sql, counted_params = counted.query.sql_with_params()
+    windows_sql, params = _windows_sql(windows, days=days)
+    counted_sql, counted_params = _as_sql(counted)
     if reporting is None:
         company, joins = "counted.obs_company", f"JOIN ({counted_sql}) AS counted ON {within}"
     else:
-        reporting_sql, reporting_params = reporting.query.sql_with_params()
+        reporting_sql, reporting_params = _as_sql(reporting)
         company = "reporting.obs_company"
         joins = f"""
             JOIN ({reporting_sql}) AS reporting ON reporting.since < windows.ends
@@ -433,26 +483,41 @@ def _figures_in_windows(windows, counted, *, within, totals, figures, reporting=
     return RowsSQL(sql, [*params, *counted_params])
 
 
+def day_rows_from(value, **figures):
+    """
+    Company rows of days from per-window figures: each of `figures` names a SELECT (RowsSQL) of `obs_company`,
+    `obs_window` (a day's 00:00) and figures, as WindowFigures.sql gives over day_windows; they are joined by company
+    and day (a day missing from one has no row) and `value` is SQL over them (`name.figure`).
+    """
+    first, *others = figures
+    joins = "".join(
+        f" JOIN ({figures[name].sql}) AS {name}"
+        f" ON {name}.obs_company = {first}.obs_company AND {name}.obs_window = {first}.obs_window"
+        for name in others
+    )
+    null_id = f"CAST(NULL AS {BigIntegerField().cast_db_type(connection)})"
+    float_type = FloatField().cast_db_type(connection)
+    sql = f"""
+        SELECT {first}.obs_company, {null_id} AS obs_domain, {null_id} AS obs_service, {null_id} AS obs_incident,
+               {first}.obs_window AS obs_observed_at, CAST({value} AS {float_type}) AS obs_value, 1.0 AS obs_confidence
+        FROM ({figures[first].sql}) AS {first}{joins}
+    """
+    return RowsSQL(sql, [param for rows in figures.values() for param in rows.params])
+
+
 class WindowFigures:
     """
     Figures of company KPIs over windows of time, for any number of windows in one statement: `sql(windows,
     company_id)` selects `obs_company`, `obs_window` (the label) and the figures by name for each company and window
-    ((label, start, end)) that has them. A day's value covers the `window` ending with the day.
+    ((label, start, end)) that has them. A day's value covers the `window` ending with the day (None: the figures are
+    read over the windows their calculators give, through `sql` and day_rows_from).
     """
 
-    window: datetime.timedelta
+    window: datetime.timedelta | None
 
     def day_rows(self, period, company_id, value):
         """Company rows of every day of `period`: `value` (SQL over the figures) over the window ending with the day."""
-        figures = self.sql([(day.start, day.end - self.window, day.end) for day in period.days()], company_id)
-        null_id = f"CAST(NULL AS {BigIntegerField().cast_db_type(connection)})"
-        sql = f"""
-            SELECT obs_company, {null_id} AS obs_domain, {null_id} AS obs_service, {null_id} AS obs_incident,
-                   obs_window AS obs_observed_at, CAST({value} AS {FloatField().cast_db_type(connection)}) AS obs_value,
-                   1.0 AS obs_confidence
-            FROM ({figures.sql}) AS figures
-        """
-        return RowsSQL(sql, figures.params)
+        return day_rows_from(value, figures=self.sql(day_windows(period, self.window), company_id))
 
     def figures_of(self, company, start, end, *names):
         """The figures `names` of `company` over [start, end); None when it has none."""
@@ -468,18 +533,18 @@ class WindowFigures:
 class DailyTotals(WindowFigures):
     """
     Figures of company KPIs over windows of whole days, from totals per company and UTC day that add up (counts and
-    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time, `totals`
-    total them per company and day, and `figures` are SQL expressions over a window's summed totals, which they name.
-    With `reporting(company_id)` (`obs_company` and `since`), a company has figures, its totals 0 without rows, on
-    every day from its `since`. Every day of a backfill comes from one statement that reads each counted row once (the
-    windows add up the few daily totals instead).
+    sums): `counted(start, end, company_id)` are the rows counted in [start, end) and `time_field` their time (or
+    day), `totals` total them per company and day, and `figures` are SQL expressions over a window's summed totals,
+    which they name. With `reporting(company_id)` (`obs_company` and `since`), a company has figures, its totals 0
+    without rows, on every day from its `since`. Every day of a backfill comes from one statement that reads each
+    counted row once (the windows add up the few daily totals instead).
     """
 
     counted: Callable
     time_field: str
     totals: dict
     figures: dict
-    window: datetime.timedelta
+    window: datetime.timedelta | None = None
     reporting: Callable | None = None
 
     def sql(self, windows, company_id=None):
@@ -490,15 +555,14 @@ class DailyTotals(WindowFigures):
             name: f"CAST({total.format(name=name)} AS {daily.query.annotations[name].output_field.cast_db_type(connection)})"
             for name in self.totals
         }
-        # A lone window may start mid-day: its rows are counted from its start, so its first day counts whole.
-        whole_days = [(label, _utc_midnight(start), end) for label, start, end in windows]
         return _figures_in_windows(
-            whole_days,
+            _from_midnight(windows),
             daily,
-            within="counted.obs_day >= windows.starts AND counted.obs_day < windows.ends",
+            within=DAY_IN_WINDOW,
             totals=sums,
             figures=self.figures,
             reporting=self.reporting and self.reporting(company_id),
+            days=_holds_days(daily.model, self.time_field),
         )
 
 
@@ -518,7 +582,7 @@ class RowsInWindows(WindowFigures):
     within: str
     totals: dict
     figures: dict
-    window: datetime.timedelta
+    window: datetime.timedelta | None = None
     reporting: Callable | None = None
 
     def sql(self, windows, company_id=None):
@@ -530,6 +594,47 @@ class RowsInWindows(WindowFigures):
             totals=self.totals,
             figures=self.figures,
             reporting=self.reporting and self.reporting(company_id),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistinctCounts(WindowFigures):
+    """
+    The distinct values of `field` (users, say) per company and window of whole days, as the figure `name`; they do
+    not add up from daily totals: `counted(start, end, company_id)` are the rows counted in [start, end) and
+    `time_field` their time (or day). A value counts in a window on its first day there, the day whose previous day
+    with the value is before the window's start: the rows reduce to counts per company, day and previous day, which
+    each window sums. Every window of a backfill comes from one statement that reads each row once, with no DISTINCT
+    per window.
+    """
+
+    counted: Callable
+    time_field: str
+    field: str
+    name: str
+    window: datetime.timedelta | None = None
+
+    def sql(self, windows, company_id=None):
+        """Per company and window: `obs_company`, `obs_window` and the count `name` (see WindowFigures)."""
+        by_day = _by_company_and_day(self.counted(*_span(windows), company_id), self.time_field).annotate(
+            previous=Window(Lag("obs_day"), partition_by=[F("company_id"), F(self.field)], order_by=F("obs_day").asc())
+        )
+        days_sql, days_params = by_day.query.sql_with_params()
+        # A value's rows of one day after the first have that day as their previous one: no window counts them.
+        firsts = RowsSQL(
+            f"""
+            SELECT days.obs_company, days.obs_day, days.previous, COUNT(*) AS firsts FROM ({days_sql}) AS days
+            GROUP BY days.obs_company, days.obs_day, days.previous
+            """,
+            days_params,
+        )
+        return _figures_in_windows(
+            _from_midnight(windows),
+            firsts,
+            within=f"{DAY_IN_WINDOW} AND (counted.previous IS NULL OR counted.previous < windows.starts)",
+            totals={self.name: f"CAST(SUM(counted.firsts) AS {BigIntegerField().cast_db_type(connection)})"},
+            figures={},
+            days=_holds_days(by_day.model, self.time_field),
         )
 
 

@@ -33,6 +33,12 @@ def values(slug, day=DAY, company=None):
     return {o.company.slug: o.value for o in Observation.objects.filter(kpi__slug=slug).select_related("company")}
 
 
+def run_values(slug, since, until):
+    """The values of `slug` computed for the days in [since, until) in one run, per day."""
+    compute_observations(slug, since=since, until=until, source=ObservationSource.BACKFILL, run="test")
+    return {o.observed_at.date(): o.value for o in Observation.objects.filter(kpi__slug=slug)}
+
+
 @pytest.fixture
 def acme(db):
     return CompanyFactory(slug="comp-acme")
@@ -80,6 +86,14 @@ def test_arr_growth_is_the_mrr_now_over_the_mrr_of_the_same_month_a_year_before(
 
 def test_arr_growth_has_no_value_with_less_than_a_year_of_revenue(computed_kpis, mrr_history):
     assert values("arr-growth-rate", day=datetime.date(2023, 12, 20)) == {}
+
+
+def test_each_day_of_a_run_takes_its_own_billing_month(computed_kpis, mrr_history):
+    run = datetime.date(2023, 12, 30), datetime.date(2024, 1, 3)  # December has no month a year before
+    january = [datetime.date(2024, 1, 1), datetime.date(2024, 1, 2)]
+
+    assert run_values("arr-growth-rate", *run) == {day: pytest.approx((2100 / 1800 - 1) * 100) for day in january}
+    assert run_values("net-revenue-retention", *run) == {day: pytest.approx(1600 / 1800 * 100) for day in january}
 
 
 def test_gross_margin_is_the_months_revenue_less_the_cloud_cost_of_the_30_days_ending_with_the_day(computed_kpis, acme):
@@ -149,6 +163,24 @@ def test_weekly_active_users_compares_the_week_ending_with_the_day_with_the_week
         ActiveUserFactory(company=acme, day=day, user_id=user)
 
     assert values("weekly-active-users") == {"comp-acme": pytest.approx(50.0)}
+
+
+def test_weekly_active_users_of_a_run_of_days_count_each_user_once_a_week(computed_kpis, acme):
+    # The weeks of Jan 15, 16, 17 are Jan 9-15, 10-16, 11-17; the weeks 30 days earlier Dec 10-16, 11-17, 12-18.
+    for day, tenant, user in [
+        ((2023, 12, 10), "t1", "u1"), ((2023, 12, 11), "t1", "u4"), ((2023, 12, 11), "t2", "u4"),
+        ((2023, 12, 12), "t1", "u2"), ((2023, 12, 16), "t1", "u2"), ((2023, 12, 18), "t1", "u3"),  # 3, 2 and 2 users
+        ((2024, 1, 9), "t1", "u1"), ((2024, 1, 10), "t1", "u6"), ((2024, 1, 14), "t1", "u1"),
+        ((2024, 1, 16), "t1", "u5"), ((2024, 1, 16), "t2", "u5"), ((2024, 1, 17), "t1", "u7"),
+        ((2024, 1, 17), "t1", "u8"),  # 2, 3 and 4 users
+    ]:
+        ActiveUserFactory(company=acme, day=datetime.date(*day), tenant_id=tenant, user_id=user)
+
+    assert run_values("weekly-active-users", datetime.date(2024, 1, 15), datetime.date(2024, 1, 18)) == {
+        datetime.date(2024, 1, 15): pytest.approx((2 / 3 - 1) * 100),
+        datetime.date(2024, 1, 16): pytest.approx(50.0),
+        datetime.date(2024, 1, 17): pytest.approx(100.0),
+    }
 
 
 def test_weekly_active_users_have_no_value_without_activity_in_the_week(computed_kpis, acme):
