@@ -1,11 +1,7 @@
 """`manage.py kpi backfill`: recomputes observations exactly, on PostgreSQL and on SQLite."""
 import datetime
 import json
-import os
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -25,8 +21,8 @@ from tests.factories import (
     ServiceFactory,
     SurveyResponseFactory,
 )
+from tests.helpers import sqlite_manage
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 UTC = datetime.timezone.utc
 SINCE, UNTIL = "2024-01-01", "2024-01-20"
 
@@ -204,20 +200,7 @@ PRINT_VALUES_SCRIPT = "import json; from tests.test_backfill import observation_
 
 
 def test_the_same_calculators_backfill_and_nightly_run_work_on_sqlite(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "companyos.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": "",
-    }
-
-    def manage(*args):
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert completed.returncode == 0, completed.stderr
-        return completed.stdout
-
+    manage = sqlite_manage(tmp_path)
     manage("migrate", "--no-input")
     manage("shell", "--no-imports", "-c", SQLITE_SCRIPT)
     manage("kpi", "backfill", "--all", "--since", SINCE, "--until", UNTIL)

@@ -1,10 +1,6 @@
 """The DORA and security KPIs and the numbers behind them come out the same on SQLite (`make run`) as on PostgreSQL."""
 import datetime
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from incidents.models import Company
 from kpis.calculators import EVIDENCE
@@ -22,8 +18,8 @@ from tests.factories import (
     ServiceFactory,
     VulnerabilityFactory,
 )
+from tests.helpers import sqlite_manage
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 SLUGS = [
     "build-success-rate", "change-failure-rate", "critical-cve-age", "deployment-frequency", "lead-time-for-changes",
     "secret-scan-violations", "vuln-sla-compliance",
@@ -112,20 +108,7 @@ print(json.dumps(results()))
 def test_the_connectors_kpis_and_their_evidence_are_the_same_on_sqlite(computed_kpis, tmp_path):
     build_history()
     on_postgresql = results()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "companyos.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": "",
-    }
-
-    def manage(*args):
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert completed.returncode == 0, completed.stderr
-        return completed.stdout
-
+    manage = sqlite_manage(tmp_path)
     manage("migrate", "--no-input")
     manage("kpi", "load-catalogue")
     on_sqlite = json.loads(manage("shell", "--no-imports", "-c", SQLITE_SCRIPT))

@@ -1,11 +1,8 @@
 """`make run`'s default is embedded: the whole demo pipeline must work on SQLite with eager Celery."""
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
-PROJECT_DIR = pathlib.Path(__file__).resolve().parent.parent
+from tests.helpers import sqlite_manage
+
 
 SUMMARY = """
 import json
@@ -31,20 +28,7 @@ print(json.dumps({
 
 
 def test_the_demo_pipeline_runs_on_sqlite(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "companyos.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CELERY_BROKER_URL": "",
-    }
-
-    def manage(*args):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
+    manage = sqlite_manage(tmp_path, timeout=600)
     manage("migrate", "--no-input")
     manage("load_demo", "--companies", "1", "--days", "7", "--incidents", "80", "--alerts", "600")
     summary = json.loads(manage("shell", "--no-imports", "-c", SUMMARY))
