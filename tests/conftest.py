@@ -3,7 +3,7 @@ import pytest
 from kpis import roles
 from kpis.calculators import CALCULATORS
 from kpis.catalogue import read_catalogue
-from tests.factories import KpiDefinitionFactory, UserFactory
+from tests.factories import CompanyFactory, DomainFactory, KpiDefinitionFactory, ServiceFactory, UserFactory
 from tests.helpers import member_of
 
 
@@ -35,3 +35,15 @@ def alice(db):
 def bob(db):
     """A KPI approver."""
     return member_of(roles.KPI_APPROVERS, "bob")
+
+
+@pytest.fixture
+def companies(db):
+    """Two companies (comp-acme, comp-globex), each with an api-gateway and a frontend domain of one service."""
+    made = []
+    for slug in ("comp-acme", "comp-globex"):
+        company = CompanyFactory(slug=slug)
+        for domain in ("api-gateway", "frontend"):
+            ServiceFactory(domain=DomainFactory(company=company, slug=f"{slug}-{domain}"))
+        made.append(company)
+    return made

@@ -1,7 +1,6 @@
 """The GitHub demo: real-format webhook payloads through the webhook's own path, deterministic and repeatable."""
 import datetime
 
-import pytest
 from django.db.models import F
 
 from connectors.choices import EventStatus
@@ -11,21 +10,9 @@ from delivery.models import BuildRun, Change, Deployment
 from kpis.choices import ObservationSource
 from kpis.models import Observation
 from kpis.observations import compute_observations
-from tests.factories import CompanyFactory, DomainFactory, ServiceFactory
 
 START = datetime.datetime(2024, 1, 8, tzinfo=datetime.timezone.utc)  # a Monday
 END = START + datetime.timedelta(days=14)
-
-
-@pytest.fixture
-def companies(db):
-    made = []
-    for slug in ("comp-acme", "comp-globex"):
-        company = CompanyFactory(slug=slug)
-        for domain in ("api-gateway", "frontend"):
-            ServiceFactory(domain=DomainFactory(company=company, slug=f"{slug}-{domain}"))
-        made.append(company)
-    return made
 
 
 def test_the_demo_delivers_two_weeks_of_merges_builds_and_deployments_as_github_webhooks(companies, computed_kpis):

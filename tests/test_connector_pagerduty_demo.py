@@ -2,28 +2,14 @@
 import datetime
 import statistics
 
-import pytest
-
 from connectors.choices import EventStatus
 from connectors.models import Integration, ServiceLink, SourceEvent
 from incidents.choices import IncidentStatus, Phase
 from incidents.models import Incident, PhaseTransition
 from incidents.pagerduty_demo import pagerduty_demo
-from tests.factories import CompanyFactory, DomainFactory, ServiceFactory
 
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 END = START + datetime.timedelta(days=30)
-
-
-@pytest.fixture
-def companies(db):
-    made = []
-    for slug in ("comp-acme", "comp-globex"):
-        company = CompanyFactory(slug=slug)
-        for domain in ("api-gateway", "frontend"):
-            ServiceFactory(domain=DomainFactory(company=company, slug=f"{slug}-{domain}"))
-        made.append(company)
-    return made
 
 
 def minutes(delta):
