@@ -113,62 +113,76 @@ def apply_report(service, scanner, content, *, scanned_at=None, user=None):
     )
 
 
-def _apply_vulnerabilities(service, scanner, rows, at, event):
-    """Open the new, reopen the returning, fix the absent; the primary keys of each, by outcome."""
-    existing = {(v.vulnerability_id, v.package): v for v in Vulnerability.objects.filter(service=service, scanner=scanner)}
-    outcome = {"opened": [], "reopened": [], "fixed": [], "unchanged": []}
+def _reconcile(model, stored, rows, at, *, closed_field, closed, build, refresh=None, refreshed_fields=()):
+    """
+    Bring a service's stored findings (`stored`, by key) in line with a report's `rows`: a new key is built
+    (`build(row)`), a returning one reopened (`closed_field` cleared) and refreshed (`refresh(finding, row)`), an
+    absent open one closed at `at`. Saves them in bulk; returns the primary keys of each outcome ("opened",
+    "reopened", `closed`, "unchanged").
+    """
+    outcome = {"opened": [], "reopened": [], closed: [], "unchanged": []}
     new, changed = [], []
     for row in rows:
-        vulnerability = existing.pop(row.key, None)
-        if vulnerability is None:
-            new.append(Vulnerability(
-                service=service, scanner=scanner, first_seen_at=at, last_seen_at=at, last_seen_event=event, **row._asdict()
-            ))
+        finding = stored.pop(row.key, None)
+        if finding is None:
+            new.append(build(row))
             continue
-        outcome["reopened" if vulnerability.fixed_at else "unchanged"].append(vulnerability.pk)
+        returning = getattr(finding, closed_field) is not None
+        outcome["reopened" if returning else "unchanged"].append(finding.pk)
+        setattr(finding, closed_field, None)
+        if refresh:
+            refresh(finding, row)
+        if returning or refresh:
+            changed.append(finding)
+    for finding in stored.values():
+        if getattr(finding, closed_field) is None:
+            setattr(finding, closed_field, at)
+            changed.append(finding)
+            outcome[closed].append(finding.pk)
+    model.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    outcome["opened"] = [finding.pk for finding in new]
+    model.objects.bulk_update(changed, [closed_field, *refreshed_fields], batch_size=BATCH_SIZE)
+    return outcome
+
+
+def _apply_vulnerabilities(service, scanner, rows, at, event):
+    """Open the new, reopen the returning, fix the absent; the primary keys of each, by outcome."""
+
+    def refresh(vulnerability, row):
         for field, value in row._asdict().items():
             setattr(vulnerability, field, value)
-        vulnerability.fixed_at, vulnerability.last_seen_at, vulnerability.last_seen_event = None, at, event
-        changed.append(vulnerability)
-    for vulnerability in existing.values():
-        if vulnerability.fixed_at is None:
-            vulnerability.fixed_at = at
-            changed.append(vulnerability)
-            outcome["fixed"].append(vulnerability.pk)
-    Vulnerability.objects.bulk_create(new, batch_size=BATCH_SIZE)
-    outcome["opened"] = [vulnerability.pk for vulnerability in new]
-    Vulnerability.objects.bulk_update(
-        changed,
-        ["installed_version", "fixed_version", "severity", "title", "aliases", "last_seen_at", "fixed_at", "last_seen_event"],
-        batch_size=BATCH_SIZE,
+        vulnerability.last_seen_at, vulnerability.last_seen_event = at, event
+
+    return _reconcile(
+        Vulnerability,
+        {(v.vulnerability_id, v.package): v for v in Vulnerability.objects.filter(service=service, scanner=scanner)},
+        rows,
+        at,
+        closed_field="fixed_at",
+        closed="fixed",
+        build=lambda row: Vulnerability(
+            service=service, scanner=scanner, first_seen_at=at, last_seen_at=at, last_seen_event=event, **row._asdict()
+        ),
+        refresh=refresh,
+        refreshed_fields=(
+            "installed_version", "fixed_version", "severity", "title", "aliases", "last_seen_at", "last_seen_event",
+        ),
     )
-    return outcome
 
 
 def _apply_secrets(service, rows, at, event):
     """Open the new, reopen the returning, resolve the absent; the primary keys of each, by outcome."""
-    existing = {finding.fingerprint: finding for finding in SecretFinding.objects.filter(service=service)}
-    outcome = {"opened": [], "reopened": [], "resolved": [], "unchanged": []}
-    new, changed = [], []
-    for row in rows:
-        finding = existing.pop(row.key, None)
-        if finding is None:
-            fields = row._asdict()
-            new.append(SecretFinding(
-                service=service, found_at=fields.pop("committed_at") or at, detected_at=at, source_event=event, **fields
-            ))
-        elif finding.resolved_at is not None:
-            finding.resolved_at = None
-            changed.append(finding)
-            outcome["reopened"].append(finding.pk)
-        else:
-            outcome["unchanged"].append(finding.pk)
-    for finding in existing.values():
-        if finding.resolved_at is None:
-            finding.resolved_at = at
-            changed.append(finding)
-            outcome["resolved"].append(finding.pk)
-    SecretFinding.objects.bulk_create(new, batch_size=BATCH_SIZE)
-    outcome["opened"] = [finding.pk for finding in new]
-    SecretFinding.objects.bulk_update(changed, ["resolved_at"], batch_size=BATCH_SIZE)
-    return outcome
+
+    def build(row):
+        fields = row._asdict()
+        return SecretFinding(service=service, found_at=fields.pop("committed_at") or at, detected_at=at, source_event=event, **fields)
+
+    return _reconcile(
+        SecretFinding,
+        {finding.fingerprint: finding for finding in SecretFinding.objects.filter(service=service)},
+        rows,
+        at,
+        closed_field="resolved_at",
+        closed="resolved",
+        build=build,
+    )
