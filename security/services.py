@@ -175,7 +175,8 @@ def _apply_secrets(service, rows, at, event):
 
     def build(row):
         fields = row._asdict()
-        return SecretFinding(service=service, found_at=fields.pop("committed_at") or at, detected_at=at, source_event=event, **fields)
+        found_at = fields.pop("committed_at") or at
+        return SecretFinding(service=service, found_at=found_at, detected_at=at, source_event=event, **fields)
 
     return _reconcile(
         SecretFinding,
