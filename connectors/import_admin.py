@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from companyos.admin import ReadOnlyAdmin
-from incidents.models import Company
+from tenancy.models import Company
 
 from .csv_import import KINDS, import_csv, rows_applied
 from .services import read_upload

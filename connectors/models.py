@@ -22,7 +22,7 @@ class Integration(models.Model):
     kind = models.CharField(max_length=16, choices=IntegrationKind.choices)
     name = models.CharField(max_length=200)
     company = models.ForeignKey(
-        "incidents.Company",
+        "tenancy.Company",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -74,7 +74,7 @@ class ServiceLink(models.Model):
     external_id = models.CharField(
         max_length=200, help_text="GitHub: the repository's full name (owner/repo). PagerDuty: the service ID."
     )
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="links")
+    service = models.ForeignKey("tenancy.Service", on_delete=models.CASCADE, related_name="links")
 
     class Meta:
         ordering = ["integration", "external_id"]
@@ -109,7 +109,7 @@ class SourceEvent(models.Model):
         Integration, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     company = models.ForeignKey(
-        "incidents.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="source_events"
+        "tenancy.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="source_events"
     )
     received_at = models.DateTimeField(default=timezone.now)
     received_by = models.ForeignKey(

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
-from incidents.models import Company, Domain, Service
+from tenancy.models import Company, Domain, Service
 from kpis.choices import ObservationSource, Status, Units
 from kpis.models import KpiDefinition, Observation, PrometheusCollection
 from kpis.observations import NON_NEGATIVE_UNITS, as_utc_datetime, record_observations

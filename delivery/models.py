@@ -12,8 +12,8 @@ from .choices import BuildConclusion, BuildKind, DeploymentState
 class ReportedByGitHub(models.Model):
     """What every row GitHub reported has: the service its repository is linked to, and the delivery it came in."""
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="%(class)ss")
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="%(class)ss")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="%(class)ss")
+    service = models.ForeignKey("tenancy.Service", on_delete=models.CASCADE, related_name="%(class)ss")
     repository = models.CharField(max_length=200, help_text="owner/repo")
     source_event = models.ForeignKey(
         "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="+",

@@ -15,7 +15,7 @@ class RevenueRecord(models.Model):
     movements during it (new, expansion, contraction, churn), all in USD and non-negative.
     """
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="revenue_records")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="revenue_records")
     customer_id = models.CharField(max_length=200)
     month = models.DateField(help_text="The month's first day.")
     recurring_revenue = models.DecimalField(**MONEY, help_text="Monthly recurring revenue (MRR) at the month, USD.")
@@ -54,7 +54,7 @@ class CloudCostLineItem(models.Model):
     negative amount) for one product and usage type in a usage period, in the report's currency.
     """
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="cloud_cost_line_items")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="cloud_cost_line_items")
     line_item_id = models.CharField(max_length=100, help_text="identity/LineItemId: unique within one report file.")
     time_interval = models.CharField(max_length=50, help_text="identity/TimeInterval, as in the report.")
     billing_period_start = models.DateTimeField(help_text="bill/BillingPeriodStartDate.")

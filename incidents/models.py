@@ -5,55 +5,9 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from tenancy.models import Company, Service
+
 from .choices import AlertSeverity, IncidentStatus, Phase, Severity
-
-
-class Company(models.Model):
-    """A tenant. Scores cascade service -> domain -> company."""
-
-    slug = models.SlugField(max_length=64, unique=True, help_text="e.g. comp-acme")
-    name = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["slug"]
-        verbose_name_plural = "companies"
-
-    def __str__(self):
-        return self.slug
-
-
-class Domain(models.Model):
-    """A group of services within a company, e.g. "Data Platform" or "API Gateway"."""
-
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="domains")
-    slug = models.SlugField(max_length=64)
-    name = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["company__slug", "slug"]
-        constraints = [
-            models.UniqueConstraint(fields=["company", "slug"], name="%(app_label)s_%(class)s_unique_slug"),
-        ]
-
-    def __str__(self):
-        return f"{self.company.slug}/{self.slug}"
-
-
-class Service(models.Model):
-    """A deployable service; the smallest scope that observations and scores are kept for."""
-
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="services")
-    slug = models.SlugField(max_length=64)
-    name = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["domain__company__slug", "domain__slug", "slug"]
-        constraints = [
-            models.UniqueConstraint(fields=["domain", "slug"], name="%(app_label)s_%(class)s_unique_slug"),
-        ]
-
-    def __str__(self):
-        return f"{self.domain}/{self.slug}"
 
 
 # The alert fields an aggregation key may join, in the order they are offered.

@@ -13,7 +13,9 @@ from django.utils import timezone
 from companyos.change_control import apply_changes, require_reason, save_with_history
 
 from .choices import INCIDENT_SEVERITY_FOR_ALERT, AlertSeverity, IncidentStatus
-from .models import Alert, Company, CorrelationConfig
+from tenancy.models import Company
+
+from .models import Alert, CorrelationConfig
 
 # Alerts are correlated a day at a time so that each transaction (and each sort) stays small even for
 # millions of alerts; correlating in steps gives the same incidents as correlating at once.
@@ -34,18 +36,6 @@ _GAP_EXCEEDS_WINDOW_SQL = {
     "postgresql": "issued_at - previous_issued_at > %s * INTERVAL '1 second'",
     "sqlite": "ROUND((julianday(issued_at) - julianday(previous_issued_at)) * 86400000) > %s * 1000",
 }
-
-
-def company_named(slug, *, field="company"):
-    """The company whose slug is `slug`; a ValidationError on `field` when it is missing or unknown."""
-    if not slug:
-        raise ValidationError({field: f"Name the company: ?{field}=<slug>."})
-    slug = str(slug)
-    # A NUL character cannot reach PostgreSQL; no slug has one.
-    company = Company.objects.filter(slug=slug).first() if "\x00" not in slug else None
-    if company is None:
-        raise ValidationError({field: f"No company has the slug '{slug}'."})
-    return company
 
 
 def correlation_config_for(company):

@@ -46,16 +46,8 @@ from django.db.models.sql import Query
 from django.utils import timezone
 
 from incidents.choices import Phase, Severity
-from incidents.models import (
-    Alert,
-    Company,
-    Incident,
-    Milestone,
-    PatchComplianceSnapshot,
-    PhaseTransition,
-    RunbookExecution,
-    SurveyResponse,
-)
+from incidents.models import Alert, Incident, Milestone, PatchComplianceSnapshot, PhaseTransition, RunbookExecution, SurveyResponse
+from tenancy.models import Company
 
 INCIDENT = "incident"
 DAY = "day"

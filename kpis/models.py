@@ -249,10 +249,10 @@ class Observation(models.Model):
     # kpi, company and service are indexed by the composite indexes below, which lead with them: every index
     # is paid for by each of the millions of observations written.
     kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="observations", db_index=False)
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="observations", db_index=False)
-    domain = models.ForeignKey("incidents.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="observations", db_index=False)
+    domain = models.ForeignKey("tenancy.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     service = models.ForeignKey(
-        "incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenancy.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     incident = models.ForeignKey(
         "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="observations"

@@ -16,7 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
 from companyos.bulk import insert_rows
-from incidents.models import Company, Incident
+from incidents.models import Incident
+from tenancy.models import Company
 
 from .calculators import CALCULATORS, Period, get_calculator
 from .choices import ObservationSource, Status, Units

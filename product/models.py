@@ -10,7 +10,7 @@ from django.db.models import F, Q
 class ActiveUser(models.Model):
     """A user of a tenant (a customer account of the company's product) active on a UTC day."""
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="active_users")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="active_users")
     day = models.DateField()
     tenant_id = models.CharField(max_length=200)
     user_id = models.CharField(max_length=200, help_text="Identifies the user across tenants.")
@@ -39,7 +39,7 @@ class FeatureFlagEvaluation(models.Model):
     contexts (users); `enabled` says whether that variation turns the feature on.
     """
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="feature_flag_evaluations")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="feature_flag_evaluations")
     day = models.DateField()
     flag_key = models.CharField(max_length=200)
     variation = models.CharField(max_length=200, help_text="The variation served, e.g. true, false or a variant's name.")

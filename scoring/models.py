@@ -89,9 +89,9 @@ class ScoreSnapshot(models.Model):
     One per scope and day; recomputing a day replaces that day's snapshots.
     """
 
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="score_snapshots")
-    domain = models.ForeignKey("incidents.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey("incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="score_snapshots")
+    domain = models.ForeignKey("tenancy.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("tenancy.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     level = models.CharField(max_length=8, choices=ScopeLevel.choices)
     day = models.DateField()
     composite = models.FloatField(null=True, blank=True, help_text="Empty when no dimension had data.")
@@ -135,9 +135,9 @@ class Breach(models.Model):
     """
 
     kpi = models.ForeignKey("kpis.KpiDefinition", on_delete=models.CASCADE, related_name="breaches")
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="breaches")
-    domain = models.ForeignKey("incidents.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey("incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="breaches")
+    domain = models.ForeignKey("tenancy.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("tenancy.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     started_at = models.DateTimeField(help_text="The first observation beyond the critical threshold.")
     opened_at = models.DateTimeField(help_text="When the value had stayed beyond critical for the KPI's breach_after.")
     closed_at = models.DateTimeField(null=True, blank=True, help_text="The first observation back within the threshold.")
@@ -174,9 +174,9 @@ class ObservationRollup(models.Model):
     """
 
     kpi = models.ForeignKey("kpis.KpiDefinition", on_delete=models.CASCADE, related_name="rollups")
-    company = models.ForeignKey("incidents.Company", on_delete=models.CASCADE, related_name="+")
-    domain = models.ForeignKey("incidents.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey("incidents.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey("tenancy.Domain", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("tenancy.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     scope_key = models.CharField(max_length=64)
     bucket = models.CharField(max_length=4, choices=RollupBucket.choices)
     bucket_start = models.DateTimeField()

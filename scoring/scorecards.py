@@ -5,7 +5,7 @@ internal KPI never reaches an executive or stakeholder, not even by name.
 """
 from django.core.exceptions import ValidationError
 
-from incidents.models import Domain, Service
+from tenancy.models import Domain, Service
 from kpis.choices import Visibility
 from kpis.models import KpiDefinition
 from kpis.roles import may_use_persona

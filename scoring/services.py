@@ -23,7 +23,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from companyos.change_control import apply_changes, require_reason
-from incidents.models import Company, Service
+from tenancy.models import Company, Service
 from kpis.models import Observation
 
 from .aggregates import IdList, parse_ids

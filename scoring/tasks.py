@@ -5,7 +5,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from companyos.celery import DATABASE_TASK_OPTIONS
-from incidents.models import Company
+from tenancy.models import Company
 
 from . import breaches, retention, services
 

@@ -13,7 +13,7 @@ from companyos.admin import ReadOnlyAdmin
 from connectors.choices import EventStatus
 from connectors.import_admin import line_messages
 from connectors.services import read_upload
-from incidents.models import Service
+from tenancy.models import Service
 
 from . import services
 from .choices import Scanner

@@ -14,7 +14,7 @@ from .querysets import SecretFindingQuerySet, VulnerabilityQuerySet
 class ScanReport(models.Model):
     """One applied report: which service, which scanner, when it scanned, and the received file."""
 
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="scan_reports")
+    service = models.ForeignKey("tenancy.Service", on_delete=models.CASCADE, related_name="scan_reports")
     scanner = models.CharField(max_length=16, choices=Scanner.choices)
     scanned_at = models.DateTimeField(
         help_text="The scan time given at upload, else the report's own (Trivy's CreatedAt), else the upload time."
@@ -39,7 +39,7 @@ class Vulnerability(models.Model):
     when it was first found, so a regression does not buy a new deadline.
     """
 
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="vulnerabilities")
+    service = models.ForeignKey("tenancy.Service", on_delete=models.CASCADE, related_name="vulnerabilities")
     scanner = models.CharField(max_length=16, choices=[(s.value, s.label) for s in VULNERABILITY_SCANNERS])
     vulnerability_id = models.CharField(max_length=200, help_text="e.g. CVE-2024-3094 or SNYK-JS-LODASH-567746.")
     package = models.CharField(max_length=300)
@@ -82,7 +82,7 @@ class SecretFinding(models.Model):
     has it replaced by REDACTED, as the stored report does.
     """
 
-    service = models.ForeignKey("incidents.Service", on_delete=models.CASCADE, related_name="secret_findings")
+    service = models.ForeignKey("tenancy.Service", on_delete=models.CASCADE, related_name="secret_findings")
     fingerprint = models.CharField(max_length=1000, help_text="Gitleaks' fingerprint: commit:file:rule:line.")
     rule_id = models.CharField(max_length=200)
     description = models.CharField(max_length=500, blank=True)

@@ -10,8 +10,8 @@ from django.core.validators import slug_re
 from django.utils import timezone
 
 from connectors.services import Ignored, receive, upload_delivery_id
-from incidents.models import Service
-from incidents.services import company_named
+from tenancy.models import Service
+from tenancy.services import company_named
 
 from .choices import VULNERABILITY_SCANNERS, Scanner
 from .models import ScanReport, SecretFinding, Vulnerability

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from incidents import models as incident_models
+from tenancy import models as tenancy_models
 from incidents.choices import AlertSeverity, IncidentStatus, Severity
 from kpis import services
 from kpis.choices import Dimension, Direction, ObservationSource, Status, Units, Visibility
@@ -27,7 +28,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class CompanyFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = incident_models.Company
+        model = tenancy_models.Company
         django_get_or_create = ("slug",)
 
     slug = factory.Sequence(lambda n: f"comp-{n}")
@@ -36,7 +37,7 @@ class CompanyFactory(factory.django.DjangoModelFactory):
 
 class DomainFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = incident_models.Domain
+        model = tenancy_models.Domain
 
     company = factory.SubFactory(CompanyFactory)
     slug = factory.Sequence(lambda n: f"domain-{n}")
@@ -45,7 +46,7 @@ class DomainFactory(factory.django.DjangoModelFactory):
 
 class ServiceFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = incident_models.Service
+        model = tenancy_models.Service
 
     domain = factory.SubFactory(DomainFactory)
     slug = factory.Sequence(lambda n: f"service-{n}")

@@ -2,7 +2,7 @@
 import datetime
 import json
 
-from incidents.models import Company
+from tenancy.models import Company
 from kpis.calculators import EVIDENCE
 from kpis.choices import ObservationSource
 from kpis.models import Observation

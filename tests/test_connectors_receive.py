@@ -11,7 +11,7 @@ from connectors.signatures import (
     sign_github,
     sign_pagerduty,
 )
-from incidents.models import Company
+from tenancy.models import Company
 from kpis import roles
 from tests.factories import CompanyFactory, IntegrationFactory
 from tests.helpers import client_for, member_of

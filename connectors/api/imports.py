@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from companyos.api.permissions import IngestPermission
 from connectors.csv_import import KINDS, import_csv, rows_applied
-from incidents.services import company_named
+from tenancy.services import company_named
 
 from .serializers import ReceivedSerializer
 from .uploads import RawBodyParser, received_response, uploaded_content

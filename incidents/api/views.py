@@ -12,8 +12,9 @@ from connectors import signatures
 from connectors.api.views import SignedWebhookView
 from connectors.choices import IntegrationKind
 from incidents import ingestion, pagerduty
-from incidents.models import Company, Incident, Service
-from incidents.services import company_named
+from incidents.models import Incident
+from tenancy.models import Company, Service
+from tenancy.services import company_named
 from kpis.api.serializers import ObservationSerializer
 from kpis.models import Observation
 

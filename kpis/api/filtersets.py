@@ -1,7 +1,7 @@
 import django_filters
 
 from companyos.api.filters import UtcDateTimeFilter
-from incidents.models import Company
+from tenancy.models import Company
 from kpis.choices import Dimension, ProposalStatus, Status, Visibility
 from kpis.models import KpiChangeProposal, KpiDefinition, Observation
 

@@ -16,8 +16,8 @@ from companyos.api.pagination import ObservationCursorPagination
 from companyos.api.payloads import rows_of, validated_rows
 from companyos.api.permissions import IngestPermission
 from companyos.api.renderers import CSVRenderer, stream_csv
-from incidents.models import Company, Domain, Service
-from incidents.services import company_named
+from tenancy.models import Company, Domain, Service
+from tenancy.services import company_named
 from kpis import observations as observation_services
 from kpis import proof, services
 from kpis.history import change_log

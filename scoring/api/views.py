@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.services import company_named
+from tenancy.services import company_named
 from scoring import scorecards
 
 COMPANY = OpenApiParameter("company", str, required=True, description="The company's slug, e.g. comp-acme.")

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from incidents import services
-from incidents.models import Company
+from tenancy.models import Company
 
 
 class Command(BaseCommand):

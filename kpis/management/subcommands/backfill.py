@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from incidents.models import Company
+from tenancy.models import Company
 from kpis.calculators import CALCULATORS, Period, UnknownCalculator, get_calculator
 from kpis.choices import ObservationSource
 from kpis.observations import as_utc_datetime, compute_observations, definition_for

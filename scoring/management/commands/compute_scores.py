@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Min
 from django.utils import timezone
 
-from incidents.models import Company
+from tenancy.models import Company
 from kpis.models import Observation
 from scoring.breaches import evaluate_breaches
 from scoring.models import SCORED_DIMENSIONS

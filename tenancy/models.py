@@ -1,0 +1,59 @@
+"""
+The tenant and its cascade: a company, its domains and their services. Every other app points here;
+this app points at none of them.
+
+The tables and constraint names are those these models had when they lived in `incidents`: moving them
+changed where the code lives, not a row or an index of a database.
+"""
+from django.db import models
+
+
+class Company(models.Model):
+    """A tenant. Scores cascade service -> domain -> company."""
+
+    slug = models.SlugField(max_length=64, unique=True, help_text="e.g. comp-acme")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "incidents_company"
+        ordering = ["slug"]
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.slug
+
+
+class Domain(models.Model):
+    """A group of services within a company, e.g. "Data Platform" or "API Gateway"."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="domains")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "incidents_domain"
+        ordering = ["company__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "slug"], name="incidents_domain_unique_slug"),
+        ]
+
+    def __str__(self):
+        return f"{self.company.slug}/{self.slug}"
+
+
+class Service(models.Model):
+    """A deployable service; the smallest scope that observations and scores are kept for."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="services")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "incidents_service"
+        ordering = ["domain__company__slug", "domain__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "slug"], name="incidents_service_unique_slug"),
+        ]
+
+    def __str__(self):
+        return f"{self.domain}/{self.slug}"
