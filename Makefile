@@ -24,7 +24,9 @@ demo: venv
 run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# The layering contract (.importlinter) first: an upward import fails the build before the suite runs.
 test: venv
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 # docs/cockpit.png (1280 px) and docs/cockpit-phone.png (390 px) of /cockpit/ on the demo data, as the dev superuser.
@@ -35,7 +37,7 @@ screenshot: demo
 # 90 days, 3 companies; SCALE=small runs in under two minutes. BENCH_DATABASE_URL names another server.
 SCALE ?= full
 bench: venv
-	$(BIN)/python -m companyos.bench --scale $(SCALE)
+	$(BIN)/python -m demo.bench --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -1,4 +1,5 @@
 """Admin building blocks shared by the apps."""
+from django import forms
 from django.contrib import admin
 
 
@@ -14,3 +15,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def change_reason_field():
+    """The required reason every save and revert of a change-controlled record carries into its history."""
+    return forms.CharField(
+        label="Reason for this change",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="Required. Recorded in the history with your name and the time.",
+    )

@@ -2,8 +2,7 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from companyos.admin import ReadOnlyAdmin
-from kpis.admin import change_reason_field
+from companyos.admin import ReadOnlyAdmin, change_reason_field
 
 from . import services
 from .models import Integration, ServiceLink, SourceEvent

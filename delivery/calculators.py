@@ -13,20 +13,8 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Out
 
 from incidents.choices import Severity
 from incidents.models import Incident
-from kpis.calculators import (
-    DAY,
-    ONE_DAY,
-    ROLLING_WINDOW,
-    DailyTotals,
-    MinutesBetween,
-    RowsSQL,
-    WindowFigures,
-    _company_filter,
-    _span,
-    _windows_sql,
-    calculator,
-    evidence,
-)
+from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, RowsSQL, calculator, evidence
+from kpis.calculators.toolkit import DailyTotals, MinutesBetween, WindowFigures, company_filter, span, windows_sql
 
 from .choices import JUDGED_CONCLUSIONS, BuildConclusion, DeploymentState
 from .models import BuildRun, Change, Deployment
@@ -47,12 +35,12 @@ def successful_production_deployments():
 
 
 def _finished_deployments(start, end, company_id):
-    return successful_production_deployments().filter(_company_filter(company_id), finished_at__gte=start, finished_at__lt=end)
+    return successful_production_deployments().filter(company_filter(company_id), finished_at__gte=start, finished_at__lt=end)
 
 
 def _deploying_companies(company_id):
     """Companies that have reported a production deployment, `since` the first was created."""
-    deployments = Deployment.objects.filter(_company_filter(company_id), production=True)
+    deployments = Deployment.objects.filter(company_filter(company_id), production=True)
     return deployments.order_by().values(obs_company=F("company_id")).annotate(since=Min("created_at"))
 
 
@@ -108,7 +96,7 @@ CHANGE_FAILURES = DailyTotals(
 
 
 def _completed_builds(start, end, company_id):
-    return BuildRun.objects.filter(_company_filter(company_id), completed_at__gte=start, completed_at__lt=end)
+    return BuildRun.objects.filter(company_filter(company_id), completed_at__gte=start, completed_at__lt=end)
 
 
 # Builds completed in a window: all, judged (concluded success, failure, timed out or startup failure), successful,
@@ -139,7 +127,7 @@ def merged_changes(end, company_id=None):
         .values("finished_at")[:1]
     )
     return (
-        Change.objects.filter(_company_filter(company_id), merged_at__lt=end)
+        Change.objects.filter(company_filter(company_id), merged_at__lt=end)
         .annotate(shipped_at=shipped_at)
         .annotate(lead_time_hours=MinutesBetween(F("shipped_at"), F("first_commit_at")) / Value(60.0))
     )
@@ -151,11 +139,11 @@ class ShippedChanges(WindowFigures):
     window = DORA_WINDOW
 
     def sql(self, windows, company_id=None):
-        changes = merged_changes(_span(windows)[1], company_id).order_by()
+        changes = merged_changes(span(windows)[1], company_id).order_by()
         changes_sql, changes_params = changes.values(
             "id", "merged_at", "shipped_at", "lead_time_hours", obs_company=F("company_id")
         ).query.sql_with_params()
-        windows_sql, windows_params = _windows_sql(windows)
+        windows_table, windows_params = windows_sql(windows)
         # MATERIALIZED: the changes and their shipping deployments are read once, not again for each window they lie in.
         # The median without PERCENTILE_CONT (PostgreSQL only): the mean of the middle one or two by rank.
         sql = f"""
@@ -169,7 +157,7 @@ class ShippedChanges(WindowFigures):
                            PARTITION BY changes.obs_company, windows.label ORDER BY changes.lead_time_hours, changes.id
                        ) AS position,
                        COUNT(*) OVER (PARTITION BY changes.obs_company, windows.label) AS shipped
-                FROM ({windows_sql}) AS windows
+                FROM ({windows_table}) AS windows
                 JOIN changes ON changes.shipped_at >= windows.starts
                     AND changes.shipped_at < windows.ends AND changes.merged_at < windows.ends
             ) AS ranked

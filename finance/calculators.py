@@ -11,16 +11,13 @@ import datetime
 from django.db.models import DateTimeField, Exists, F, FloatField, OuterRef, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 
-from kpis.calculators import (
-    DAY,
+from kpis.calculators import DAY, Period, ROLLING_WINDOW, calculator
+from kpis.calculators.toolkit import (
     DAY_IN_WINDOW,
-    ROLLING_WINDOW,
     DailyTotals,
-    Period,
     RowsInWindows,
-    _by_company,
-    _company_filter,
-    calculator,
+    by_company,
+    company_filter,
     day_rows_from,
     day_windows,
     growth_sql,
@@ -56,7 +53,7 @@ def _float_sum(expression, **only):
 
 
 def _cost_items(start, end, company_id):
-    return CloudCostLineItem.objects.filter(_company_filter(company_id), usage_start__gte=start, usage_start__lt=end)
+    return CloudCostLineItem.objects.filter(company_filter(company_id), usage_start__gte=start, usage_start__lt=end)
 
 
 # The cloud cost (unblended, every line item of the AWS CUR) per company and UTC day, and its infrastructure's.
@@ -73,7 +70,7 @@ CLOUD_COST = DailyTotals(
 
 
 def _revenue_records(start, end, company_id):
-    return RevenueRecord.objects.filter(_company_filter(company_id), month__gte=start.date(), month__lt=end.date())
+    return RevenueRecord.objects.filter(company_filter(company_id), month__gte=start.date(), month__lt=end.date())
 
 
 # The MRR (`mrr`) per company and billing month, over windows of billing months.
@@ -89,10 +86,10 @@ def _net_revenue_retention(month, company_id):
         company=OuterRef("company_id"), customer_id=OuterRef("customer_id"), month=base, recurring_revenue__gt=0
     )
     month_imported = RevenueRecord.objects.filter(company=OuterRef("company_id"), month=month)
-    records = RevenueRecord.objects.filter(_company_filter(company_id), month__gte=base, month__lte=month).filter(
+    records = RevenueRecord.objects.filter(company_filter(company_id), month__gte=base, month__lte=month).filter(
         Exists(in_cohort), Exists(month_imported)
     )
-    return _by_company(records).annotate(
+    return by_company(records).annotate(
         obs_day=Value(Period.of_day(month).start, output_field=DateTimeField()),
         starting_mrr=_float_sum("recurring_revenue", month=base),
         net_movements=Coalesce(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from companyos.admin import ReadOnlyAdmin
+from companyos.admin import ReadOnlyAdmin, change_reason_field
 
 from . import services
 from .choices import ProposalStatus, ReviewOutcome
@@ -31,15 +31,6 @@ from .models import KpiChangeProposal, KpiDefinition, KpiReview, Observation, Pr
 from .permissions import may_change_definition, may_decide_proposals
 
 EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.editable}
-
-
-def change_reason_field():
-    """The required reason every save and revert of a definition carries into its history."""
-    return forms.CharField(
-        label="Reason for this change",
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="Required. Recorded in the definition's history with your name and the time.",
-    )
 
 
 class KpiDefinitionForm(forms.ModelForm):
@@ -163,7 +154,7 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Collection")
     def prometheus_collection_status(self, kpi):
-        """How the hourly collection went last, with the response it last kept (connectors.prometheus)."""
+        """How the hourly collection went last, with the response it last kept (kpis.prometheus)."""
         collection = PrometheusCollection.objects.filter(kpi=kpi).select_related("last_event").first() if kpi.pk else None
         if collection is None:
             return "Not collected yet." if kpi.prometheus_id else "Not collected: no Prometheus is chosen."

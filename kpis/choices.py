@@ -60,6 +60,32 @@ class Units(models.TextChoices):
     PER_MONTH = "per_month", "per month"
     USD = "usd", "USD"
 
+    def bounds(self):
+        """(lowest, highest) value an observation in these units may take; None where a side is open."""
+        if self == Units.PERCENT:
+            return 0.0, 100.0
+        if self in (Units.PERCENT_CHANGE, Units.SCORE, Units.USD):
+            return None, None
+        return 0.0, None
+
+    def refusal(self, value):
+        """Why a `value` in these units cannot be observed, or None: the one rule every path of observations keeps."""
+        low, high = self.bounds()
+        if high is not None and not low <= value <= high:
+            return f"{value} is outside {low:g}-{high:g}, the range of a {self.value} KPI"
+        if low is not None and value < low:
+            return f"{value} is negative, which {self.label} cannot be"
+        return None
+
+    def clamped(self, value):
+        """`value` moved to the nearest value these units allow."""
+        low, high = self.bounds()
+        if low is not None:
+            value = max(low, value)
+        if high is not None:
+            value = min(high, value)
+        return value
+
 
 class Persona(models.TextChoices):
     EXEC = "exec", "Executive"

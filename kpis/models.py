@@ -393,25 +393,3 @@ class KpiChangeProposal(models.Model):
     @property
     def is_emergency_self_approval(self):
         return self.status == ProposalStatus.APPROVED and bool(self.emergency_reason)
-
-
-class NightlyChunk(models.Model):
-    """
-    One independent piece of the nightly run of a day: the observations of one KPI on that day.
-
-    The run marks every chunk pending, workers compute them in parallel, and each marks its chunk done;
-    the day is scored once no chunk is pending. A re-run marks them pending again.
-    """
-
-    day = models.DateField()
-    kpi_slug = models.CharField(max_length=64)
-    done_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the chunk is pending.")
-
-    class Meta:
-        ordering = ["day", "kpi_slug"]
-        constraints = [
-            models.UniqueConstraint(fields=["day", "kpi_slug"], name="kpis_nightlychunk_unique_day_kpi"),
-        ]
-
-    def __str__(self):
-        return f"{self.day:%Y-%m-%d} {self.kpi_slug} ({'done' if self.done_at else 'pending'})"

@@ -24,17 +24,6 @@ from .choices import ObservationSource, Status, Units
 from .models import KpiDefinition, Observation
 
 COMPUTED_SOURCES = (ObservationSource.NIGHTLY, ObservationSource.BACKFILL)
-NON_NEGATIVE_UNITS = {
-    Units.MINUTES,
-    Units.HOURS,
-    Units.DAYS,
-    Units.MONTHS,
-    Units.COUNT,
-    Units.RATIO,
-    Units.PER_DAY,
-    Units.PER_HOUR,
-    Units.PER_MONTH,
-}
 SCOPE_FIELDS = ("company", "domain", "service", "incident")
 
 # The key of kpis_observation_unique_key, spelled as the ON CONFLICT target (PostgreSQL and SQLite).
@@ -245,10 +234,8 @@ def _ingest_values(row, number, kpis, incident_scopes, errors):
     value = _number(row.get("value"))
     if value is None:
         refusals.append(("value", "value must be a finite number."))
-    elif kpi.units == Units.PERCENT and not 0 <= value <= 100:
-        refusals.append(("value", f"{value} is outside 0-100, the range of a percent KPI."))
-    elif kpi.units in NON_NEGATIVE_UNITS and value < 0:
-        refusals.append(("value", f"{value} is negative, which {kpi.get_units_display()} cannot be."))
+    elif refusal := Units(kpi.units).refusal(value):
+        refusals.append(("value", f"{refusal}."))
     confidence = _number(row.get("confidence", 1.0))
     if confidence is None or not 0 <= confidence <= 1:
         refusals.append(("confidence", "confidence must be a number between 0 and 1."))

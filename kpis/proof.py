@@ -9,13 +9,13 @@ from django.db.models import F
 
 from incidents.models import Alert, CorrelationConfig, Incident
 
-from .calculators import (
-    MinutesBetween,
+from .calculators.incident_kpis import (
     mttr_reduction_evidence,
     noise_reduction_evidence,
     patch_compliance_evidence,
     self_healed_evidence,
 )
+from .calculators.toolkit import MinutesBetween
 from .models import KpiDefinition
 
 TIME_RANGES = {

@@ -10,13 +10,11 @@ import datetime
 
 from django.db.models import Count, Q, Sum
 
-from kpis.calculators import (
-    DAY,
-    ROLLING_WINDOW,
+from kpis.calculators import DAY, ROLLING_WINDOW, calculator
+from kpis.calculators.toolkit import (
     DailyTotals,
     DistinctCounts,
-    _company_filter,
-    calculator,
+    company_filter,
     day_rows_from,
     day_windows,
     growth_sql,
@@ -35,7 +33,7 @@ def _days(start, end):
 
 
 def _active_users(start, end, company_id):
-    return ActiveUser.objects.filter(_company_filter(company_id), _days(start, end))
+    return ActiveUser.objects.filter(company_filter(company_id), _days(start, end))
 
 
 # The distinct users active in a window.
@@ -80,7 +78,7 @@ def weekly_active_users_rows(period, company_id=None):
 
 
 def _flag_evaluations(start, end, company_id):
-    return FeatureFlagEvaluation.objects.filter(_company_filter(company_id), _days(start, end))
+    return FeatureFlagEvaluation.objects.filter(company_filter(company_id), _days(start, end))
 
 
 # The contexts the key features' flags were evaluated for, per company and day: all, and those served a variation

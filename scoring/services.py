@@ -28,7 +28,7 @@ from kpis.models import Observation
 
 from .aggregates import IdList, parse_ids
 from .bands import band_for
-from .calculators import is_scored, kpi_weight, value_and_score, weighted_mean
+from .normalisation import is_scored, kpi_weight, value_and_score, weighted_mean
 from .choices import ScopeLevel
 from .models import SCORED_DIMENSIONS, DimensionWeights, ScoreSnapshot
 from .versions import definitions_in_force, weights_in_force

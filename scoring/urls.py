@@ -1,16 +1,8 @@
-"""The exec cockpit's pages, under /cockpit/."""
+"""/metrics: the latest scores for Prometheus to scrape."""
 from django.urls import path
 
 from . import views
 
-app_name = "cockpit"
-
 urlpatterns = [
-    path("", views.overview, name="home"),
-    path("dimensions/<str:dimension>/", views.dimension, name="dimension"),
-    path("kpi/<str:slug>/", views.kpi, name="kpi"),
-    path("kpi/<str:slug>/versions/<int:history_id>/", views.version, name="version"),
-    path("incidents/", views.incidents, name="incidents"),
-    path("incidents/<int:incident_id>/", views.incident, name="incident"),
-    path("reviews/", views.reviews, name="reviews"),
+    path("metrics", views.metrics, name="metrics"),
 ]

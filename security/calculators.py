@@ -1,6 +1,6 @@
 """
 The security KPIs computed from the scanners' findings, one value per company and UTC day (registered in
-kpis.calculators' registry). They feed the seed's Security Scoring Formula (scoring.calculators.SCORE_FORMULAS)
+kpis.calculators' registry). They feed the seed's Security Scoring Formula (scoring.normalisation.SCORE_FORMULAS)
 as its critical_cve_age_days, vuln_sla_compliance_pct and secret_violations.
 
 A company without any report of the scanners a KPI reads has no value for it (never a fake 0 or 100).
@@ -9,17 +9,8 @@ from functools import partial
 
 from django.db.models import DateTimeField, F, Min, Q
 
-from kpis.calculators import (
-    DAY,
-    ONE_DAY,
-    ROLLING_WINDOW,
-    RowsInWindows,
-    _company_filter,
-    _from_db,
-    _minutes_between_sql,
-    calculator,
-    evidence,
-)
+from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, calculator, evidence
+from kpis.calculators.toolkit import RowsInWindows, company_filter, from_db, minutes_between_sql
 
 from .choices import VULNERABILITY_SCANNERS, Scanner, Severity
 from .models import ScanReport, SecretFinding, Vulnerability
@@ -30,7 +21,7 @@ MINUTES_PER_DAY = 1440.0
 
 def _scanned_companies(scanners, company_id):
     """Companies with a report of one of `scanners`, `since` the first was scanned."""
-    reports = ScanReport.objects.filter(_company_filter(company_id, "service__domain__company_id"), scanner__in=scanners)
+    reports = ScanReport.objects.filter(company_filter(company_id, "service__domain__company_id"), scanner__in=scanners)
     return reports.order_by().values(obs_company=F("service__domain__company_id")).annotate(since=Min("scanned_at"))
 
 
@@ -80,7 +71,7 @@ CRITICAL_EXPOSURE = RowsInWindows(
     totals={"open_critical": "COUNT(counted.obs_company)", "oldest_critical_first_seen_at": "MIN(counted.first_seen_at)"},
     figures={
         "critical_cve_age_days": lambda: (
-            f"COALESCE({_minutes_between_sql('window_end', 'oldest_critical_first_seen_at')} / {MINUTES_PER_DAY}, 0.0)"
+            f"COALESCE({minutes_between_sql('window_end', 'oldest_critical_first_seen_at')} / {MINUTES_PER_DAY}, 0.0)"
         ),
     },
     window=ONE_DAY,
@@ -143,7 +134,7 @@ def critical_cve_age_evidence(company, start, end):
     """Open critical vulnerabilities at `end` and the oldest one's first report; None without any scan."""
     row = CRITICAL_EXPOSURE.figures_of(company, start, end, "open_critical", "oldest_critical_first_seen_at", "critical_cve_age_days")
     if row is not None:
-        row["oldest_critical_first_seen_at"] = _from_db(row["oldest_critical_first_seen_at"], DateTimeField())
+        row["oldest_critical_first_seen_at"] = from_db(row["oldest_critical_first_seen_at"], DateTimeField())
     return row
 
 

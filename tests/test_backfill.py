@@ -192,7 +192,7 @@ build_sample_data()
 """
 NIGHTLY_SCRIPT = """
 from kpis.models import Observation
-from kpis.tasks.nightly import start_nightly_run
+from pipeline.tasks import start_nightly_run
 start_nightly_run.delay("2024-01-12")
 print(sorted(Observation.objects.filter(source="nightly").values_list("kpi__slug", flat=True)))
 """

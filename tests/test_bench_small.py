@@ -7,7 +7,7 @@ import sys
 import psycopg
 import pytest
 
-from companyos.bench import FLOOR_ROWS_SQL
+from demo.bench.floors import FLOOR_ROWS_SQL
 from kpis.calculators import CALCULATORS
 from tests.workers import PROJECT_DIR
 
@@ -41,7 +41,7 @@ def bench_database():
 
 def test_the_small_bench_runs_every_step_against_its_floor_and_prints_its_table_in_under_two_minutes(bench_database):
     completed = subprocess.run(
-        [sys.executable, "-m", "companyos.bench", "--scale", "small", "--database-url", bench_database],
+        [sys.executable, "-m", "demo.bench", "--scale", "small", "--database-url", bench_database],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -6,10 +6,8 @@ import pytest
 
 from incidents.choices import Phase, Severity
 from incidents.models import Alert, Incident
-from kpis.calculators import (
-    CALCULATORS,
-    UnknownCalculator,
-    get_calculator,
+from kpis.calculators import CALCULATORS, UnknownCalculator, get_calculator
+from kpis.calculators.incident_kpis import (
     mttr_reduction_evidence,
     noise_reduction_evidence,
     patch_compliance_evidence,
@@ -256,7 +254,7 @@ def test_a_company_filter_computes_only_that_company(computed_kpis, service, com
 
 def test_a_backfill_of_many_days_in_runs_gives_each_day_its_own_30_day_window(computed_kpis, service, company, monkeypatch):
     """Incidents on scattered days, with weeks of silence: every day of a 60-day backfill, in runs of 7, as counted by hand."""
-    monkeypatch.setattr("kpis.calculators.DAYS_PER_STATEMENT", 7)
+    monkeypatch.setattr("kpis.calculators.registry.DAYS_PER_STATEMENT", 7)
     first = DAY - datetime.timedelta(days=59)
     incidents = []
     for offset, severity, automated, minutes in [

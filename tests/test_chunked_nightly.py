@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from kpis.tasks.nightly import start_nightly_run
+from pipeline.tasks import start_nightly_run
 from tests.factories import AlertFactory
 from tests.test_backfill import build_sample_data, moment
 from tests.test_crash_safety import BROKER_URL, forget_night, night_outcome, wait_for_the_run_to_finish
@@ -41,4 +41,4 @@ def test_two_workers_computing_the_chunks_in_parallel_give_the_result_of_one(com
     assert on_two_workers == on_one_worker
     assert {"comp-acme", "comp-beta"} <= {row[0] for row in on_one_worker["snapshots"]}
     # Both workers computed some of the KPI chunks.
-    assert all(re.search(r"Task kpis\.tasks\.compute_kpi_day\[[^]]+\] succeeded", log) for log in logs)
+    assert all(re.search(r"Task pipeline\.tasks\.compute_kpi_day\[[^]]+\] succeeded", log) for log in logs)

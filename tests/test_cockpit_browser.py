@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from kpis import roles
-from scoring.browser import CHROMIUM, chromium_available, launch_chromium
+from cockpit.browser import CHROMIUM, chromium_available, launch_chromium
 from tests.helpers import member_of
 from tests.test_cockpit_pages import acme  # noqa: F401 (the scored company the pages show)
 

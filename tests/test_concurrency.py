@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from kpis.models import Observation
-from kpis.tasks.nightly import start_nightly_run
+from pipeline.tasks import start_nightly_run
 from tests.factories import UserFactory
 from tests.helpers import client_for
 from tests.test_backfill import SINCE, UNTIL, build_sample_data
@@ -53,7 +53,7 @@ def posted(observed_at, value):
 def test_observations_posted_during_a_backfill_of_the_same_kpi_are_kept_or_refused_and_the_backfill_is_exact(computed_kpis, monkeypatch):
     # Runs of one day, so that the days before the held one are committed when the backfill waits for it (with
     # longer runs a post on the run's days waits for its commit, then gets the same answers).
-    monkeypatch.setattr("kpis.calculators.DAYS_PER_STATEMENT", 1)
+    monkeypatch.setattr("kpis.calculators.registry.DAYS_PER_STATEMENT", 1)
     build_sample_data()
     call_command("kpi", "backfill", "--kpi", KPI, "--since", SINCE, "--until", UNTIL, stdout=StringIO())
     uninterrupted = backfill_rows()

@@ -5,8 +5,8 @@ from django.db.models import F
 
 from connectors.choices import EventStatus
 from connectors.models import Integration, ServiceLink, SourceEvent
-from delivery.demo import github_demo
 from delivery.models import BuildRun, Change, Deployment
+from demo.sources.github import seed_github
 from kpis.choices import ObservationSource
 from kpis.models import Observation
 from kpis.observations import compute_observations
@@ -16,7 +16,7 @@ END = START + datetime.timedelta(days=14)
 
 
 def test_the_demo_delivers_two_weeks_of_merges_builds_and_deployments_as_github_webhooks(companies, computed_kpis):
-    summary = github_demo(companies, START, END, seed=42)
+    summary = seed_github(companies, START, END, seed=42)
 
     assert summary["github integrations"] == Integration.objects.filter(kind="github").count() == 2
     assert summary["github repositories linked"] == ServiceLink.objects.count() == 4
@@ -51,11 +51,11 @@ def changes():
 
 def test_the_demo_is_deterministic_and_a_second_run_is_all_redeliveries(companies):
     week = START + datetime.timedelta(days=7)
-    github_demo(companies, START, week, seed=42)
+    seed_github(companies, START, week, seed=42)
     first = changes()
     events = SourceEvent.objects.count()
 
-    again = github_demo(companies, START, week, seed=42)
+    again = seed_github(companies, START, week, seed=42)
 
     assert changes() == first
     assert SourceEvent.objects.count() == events

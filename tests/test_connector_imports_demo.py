@@ -4,11 +4,11 @@ import datetime
 import pytest
 
 from connectors.models import SourceEvent
-from finance.demo import finance_demo
+from demo.sources.finance import seed_finance
+from demo.sources.product import seed_product
 from kpis.choices import ObservationSource
 from kpis.models import Observation
 from kpis.observations import compute_observations
-from product.demo import product_demo
 from tests.factories import CompanyFactory
 
 END = datetime.datetime(2024, 3, 1, tzinfo=datetime.timezone.utc)
@@ -23,8 +23,8 @@ def companies(db):
 
 
 def test_the_demo_imports_real_exports_once_and_every_kpi_has_a_value_every_day(computed_kpis, companies):
-    finance = finance_demo(companies, START, END, seed=42)
-    product = product_demo(companies, START, END, seed=42)
+    finance = seed_finance(companies, START, END, seed=42)
+    product = seed_product(companies, START, END, seed=42)
 
     assert set(finance) == {"revenue records", "cloud cost line items"} and min(finance.values()) > 1000
     assert set(product) == {"active users", "feature flag evaluations"} and min(product.values()) > 1000
@@ -38,6 +38,6 @@ def test_the_demo_imports_real_exports_once_and_every_kpi_has_a_value_every_day(
     assert all(65 < margin < 80 for margin in margins)
 
     events = SourceEvent.objects.count()
-    assert finance_demo(companies, START, END, seed=42) == {"revenue records": 0, "cloud cost line items": 0}
-    assert product_demo(companies, START, END, seed=42) == {"active users": 0, "feature flag evaluations": 0}
+    assert seed_finance(companies, START, END, seed=42) == {"revenue records": 0, "cloud cost line items": 0}
+    assert seed_product(companies, START, END, seed=42) == {"active users": 0, "feature flag evaluations": 0}
     assert SourceEvent.objects.count() == events

@@ -4,9 +4,9 @@ import statistics
 
 from connectors.choices import EventStatus
 from connectors.models import Integration, ServiceLink, SourceEvent
+from demo.sources.pagerduty import seed_pagerduty
 from incidents.choices import IncidentStatus, Phase
 from incidents.models import Incident, PhaseTransition
-from incidents.pagerduty_demo import pagerduty_demo
 
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 END = START + datetime.timedelta(days=30)
@@ -17,7 +17,7 @@ def minutes(delta):
 
 
 def test_the_demo_delivers_a_month_of_incidents_as_pagerduty_webhooks(companies):
-    summary = pagerduty_demo(companies, START, END, seed=42)
+    summary = seed_pagerduty(companies, START, END, seed=42)
 
     incidents = Incident.objects.filter(external_id__startswith="pagerduty:")
     assert summary["pagerduty integrations"] == Integration.objects.filter(kind="pagerduty").count() == 2
@@ -45,11 +45,11 @@ def test_the_demo_delivers_a_month_of_incidents_as_pagerduty_webhooks(companies)
 
 def test_the_demo_is_deterministic_and_a_second_run_is_all_redeliveries(companies):
     week = START + datetime.timedelta(days=7)
-    pagerduty_demo(companies, START, week, seed=42)
+    seed_pagerduty(companies, START, week, seed=42)
     first = list(Incident.objects.order_by("external_id").values_list("external_id", "severity", "detected_at", "resolved_at"))
     events = SourceEvent.objects.count()
 
-    again = pagerduty_demo(companies, START, week, seed=42)
+    again = seed_pagerduty(companies, START, week, seed=42)
 
     assert list(Incident.objects.order_by("external_id").values_list("external_id", "severity", "detected_at", "resolved_at")) == first
     assert SourceEvent.objects.count() == events

@@ -20,11 +20,11 @@ from celery.exceptions import Retry
 from django.core.management import CommandError, call_command
 from pytest_django.live_server_helper import LiveServer
 
-from connectors import prometheus
+from kpis import prometheus
 from connectors.choices import EventStatus
 from connectors.models import Integration, SourceEvent
 from connectors.services import event_run, save_integration
-from connectors.tasks import collect_prometheus_kpi, collect_prometheus_kpis
+from kpis.tasks.prometheus import collect_prometheus_kpi, collect_prometheus_kpis
 from kpis import services
 from kpis.catalogue import read_catalogue
 from kpis.models import Observation, PrometheusCollection

@@ -13,10 +13,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from companyos.celery import app
-from connectors import prometheus
+from kpis import prometheus
 from connectors.choices import EventStatus
-from connectors.demo import prometheus_demo
 from connectors.models import SourceEvent
+from demo.sources.prometheus import seed_prometheus
 from kpis import services
 from kpis.models import KpiDefinition, Observation, PrometheusCollection
 from tests.factories import (
@@ -191,7 +191,7 @@ def test_the_demo_collects_every_day_through_the_connector_and_again_changes_not
         catalogue_definition(slug)
     start = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 
-    summary = prometheus_demo(companies, start, start + datetime.timedelta(days=3), seed=42)
+    summary = seed_prometheus(companies, start, start + datetime.timedelta(days=3), seed=42)
 
     # 3 per-service KPIs x 4 services and 1 per-company KPI x 2 companies, each day.
     assert summary == {"prometheus events": 12, "prometheus observations": 3 * (3 * 4 + 2), "prometheus KPIs": 4}
@@ -200,5 +200,5 @@ def test_the_demo_collects_every_day_through_the_connector_and_again_changes_not
     assert all(0 <= value <= 100 for value in slo.values_list("value", flat=True))
     event = SourceEvent.objects.get(delivery_id__startswith="slo-attainment:", delivery_id__contains="2024-01-02/")
     assert event.payload["data"]["resultType"] == "matrix" and len(event.payload["data"]["result"]) == 4
-    assert prometheus_demo(companies, start, start + datetime.timedelta(days=3), seed=42)["prometheus events"] == 0
+    assert seed_prometheus(companies, start, start + datetime.timedelta(days=3), seed=42)["prometheus events"] == 0
     assert Observation.objects.filter(source="prometheus").count() == 42

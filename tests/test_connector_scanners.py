@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from connectors.choices import EventStatus
 from connectors.models import SourceEvent
+from demo.sources.scanners import seed_scanners
 from kpis import roles
-from security.demo import scanners_demo
 from security.models import ScanReport, SecretFinding, Vulnerability
 from tests.factories import CompanyFactory, DomainFactory, ServiceFactory
 from tests.helpers import client_for, member_of
@@ -362,7 +362,7 @@ def test_the_demo_applies_real_format_reports_and_a_second_run_changes_nothing(s
     end = datetime.datetime(2024, 5, 31, tzinfo=datetime.timezone.utc)
     start = end - datetime.timedelta(days=21)
 
-    first = scanners_demo([service.domain.company], start, end, seed=3)
+    first = seed_scanners([service.domain.company], start, end, seed=3)
 
     reports = first["trivy reports"] + first["snyk reports"] + first["gitleaks reports"]
     assert first["trivy reports"] >= 6 and first["snyk reports"] >= 6 and first["gitleaks reports"] >= 4
@@ -374,7 +374,7 @@ def test_the_demo_applies_real_format_reports_and_a_second_run_changes_nothing(s
     )
     before = state(service)
 
-    again = scanners_demo([service.domain.company], start, end, seed=3)
+    again = seed_scanners([service.domain.company], start, end, seed=3)
 
     assert again["reports redelivered"] == reports
     assert state(service) == before and SourceEvent.objects.count() == reports

@@ -6,7 +6,7 @@ import pytest
 from kpis.choices import ObservationSource
 from kpis.models import Observation
 from kpis.observations import compute_observations
-from scoring.calculators import SCORE_FORMULAS
+from scoring.normalisation import SCORE_FORMULAS
 from security.calculators import critical_cve_age_evidence, vuln_sla_compliance_evidence
 from tests.factories import (
     BASE_TIME,

@@ -10,8 +10,9 @@ import pytest
 import redis
 
 from incidents.models import Incident
-from kpis.models import NightlyChunk, Observation
-from kpis.tasks.nightly import start_nightly_run
+from kpis.models import Observation
+from pipeline.models import NightlyChunk
+from pipeline.tasks import start_nightly_run
 from scoring.models import Breach, ScoreSnapshot
 from tests.test_nightly_worker import NIGHT, build_night
 from tests.workers import Worker, running_workers, send_task, wait_for, worker_database_url

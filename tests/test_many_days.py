@@ -5,7 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from incidents.demo import demo_period, seed_demo
+from demo.incidents import seed_demo
+from demo.period import demo_period
 from incidents.services import correlate_alerts
 from kpis.calculators import CALCULATORS, Period
 from kpis.choices import ObservationSource
@@ -35,7 +36,7 @@ def stored(slug):
 
 def test_many_day_calculators_give_each_day_of_a_run_what_they_give_it_alone(demo_history, monkeypatch):
     # Runs of 8 days: the 21 days are cut twice, so a window crossing a run's start is computed both ways.
-    monkeypatch.setattr("kpis.calculators.DAYS_PER_STATEMENT", 8)
+    monkeypatch.setattr("kpis.calculators.registry.DAYS_PER_STATEMENT", 8)
     assert {"p1-incident-count", "mttr-reduction", "self-healed", "noise-reduction", "patch-compliance"} <= set(MANY_DAY_SLUGS)
     for slug in MANY_DAY_SLUGS:
         compute_observations(slug, since=demo_history.start, until=demo_history.end, source=ObservationSource.BACKFILL, run="runs")

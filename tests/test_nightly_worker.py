@@ -5,7 +5,7 @@ import pytest
 from django.db.models import Max, Min
 
 from kpis.models import Observation
-from kpis.tasks.nightly import nightly_run_id, previous_utc_day, start_nightly_run
+from pipeline.tasks import nightly_run_id, previous_utc_day, start_nightly_run
 from tests.factories import AlertFactory
 from tests.test_backfill import build_sample_data, moment, observation_values
 from tests.workers import running_workers, send_task, wait_for

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "security",
     "finance",
     "product",
+    "pipeline",
+    "cockpit",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +114,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "start-nightly-run": {
-        "task": "kpis.tasks.start_nightly_run",
+        "task": "pipeline.tasks.start_nightly_run",
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": 6 * 3600},
     },
@@ -128,7 +131,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # KPIs with a PromQL, evaluated at the start of the hour (a few minutes in, so its rules have run).
     "collect-prometheus-kpis": {
-        "task": "connectors.tasks.collect_prometheus_kpis",
+        "task": "kpis.tasks.collect_prometheus_kpis",
         "schedule": crontab(minute=5),
         "options": {"expires": 50 * 60},
     },

@@ -15,8 +15,6 @@ from incidents import ingestion, pagerduty
 from incidents.models import Incident
 from tenancy.models import Company, Service
 from tenancy.services import company_named
-from kpis.api.serializers import ObservationSerializer
-from kpis.models import Observation
 
 from .serializers import (
     AlertInSerializer,
@@ -124,19 +122,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         fields = validated_row(request, IncidentInSerializer)
         incident, created = ingestion.record_incident(fields.pop("company"), fields.pop("external_id"), **fields)
         return upserted(incident, created, IncidentSerializer)
-
-    @extend_schema(responses=ObservationSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
-    def kpis(self, request, pk=None):
-        """The observations of this incident that the caller may see."""
-        incident = self.get_object()
-        observations = (
-            Observation.objects.visible_to(request.user)
-            .filter(incident=incident)
-            .select_related("kpi", "company", "domain", "service")
-            .order_by("kpi__slug", "observed_at")
-        )
-        return Response(ObservationSerializer(observations, many=True).data)
 
     def _record_child(self, request, pk, serializer_class, record):
         incident = get_object_or_404(Incident, pk=pk)

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .views import (
+    IncidentObservationListView,
     KpiChangeProposalViewSet,
     KpiDefinitionViewSet,
     KpiMetricsView,
@@ -17,5 +18,6 @@ urlpatterns = [
     path("observations/", ObservationIngestView.as_view(), name="observation-ingest"),
     path("metrics/kpis/", KpiMetricsView.as_view(), name="kpi-metrics"),
     path("kpis/<str:slug>/observations/", KpiObservationListView.as_view(), name="kpi-observations"),
+    path("incidents/<int:incident_id>/kpis/", IncidentObservationListView.as_view(), name="incident-kpis"),
     *router.urls,
 ]

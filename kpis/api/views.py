@@ -1,6 +1,7 @@
 import datetime
 
 from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,6 +17,7 @@ from companyos.api.pagination import ObservationCursorPagination
 from companyos.api.payloads import rows_of, validated_rows
 from companyos.api.permissions import IngestPermission
 from companyos.api.renderers import CSVRenderer, stream_csv
+from incidents.models import Incident
 from tenancy.models import Company, Domain, Service
 from tenancy.services import company_named
 from kpis import observations as observation_services
@@ -182,6 +184,26 @@ class KpiObservationListView(generics.ListAPIView):
         if kpi is None:
             raise Http404(f"No KPI definition has the slug '{slug}'.")
         return Observation.objects.filter(kpi=kpi).select_related("kpi", "company", "domain", "service")
+
+
+class IncidentObservationListView(generics.ListAPIView):
+    """The observations of one incident that the caller may see, by KPI and time."""
+
+    serializer_class = ObservationSerializer
+    pagination_class = None
+    filter_backends = []
+    queryset = Observation.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        incident = get_object_or_404(Incident, pk=self.kwargs["incident_id"])
+        return (
+            Observation.objects.visible_to(self.request.user)
+            .filter(incident=incident)
+            .select_related("kpi", "company", "domain", "service")
+            .order_by("kpi__slug", "observed_at")
+        )
 
 
 class KpiMetricsView(APIView):

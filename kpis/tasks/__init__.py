@@ -1,3 +1,3 @@
 """Celery tasks of the kpis app, one module per concern; each task has an explicit name."""
 from . import reviews  # noqa: F401
-from . import nightly  # noqa: F401
+from . import prometheus  # noqa: F401

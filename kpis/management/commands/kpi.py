@@ -1,16 +1,26 @@
 import pkgutil
 from importlib import import_module
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
-
-from kpis.management import subcommands
 
 
 def _subcommand_modules():
-    for module_info in sorted(pkgutil.iter_modules(subcommands.__path__), key=lambda info: info.name):
-        yield module_info.name.replace("_", "-"), import_module(f"{subcommands.__name__}.{module_info.name}")
-
-
+    """
+    The subcommands, by name: each module of an app's `management.kpi_subcommands` package. The registry's own live
+    in kpis; an app above it (scoring's rules file) adds its own without kpis importing it.
+    """
+    modules = {}
+    for app in apps.get_app_configs():
+        try:
+            package = import_module(f"{app.name}.management.kpi_subcommands")
+        except ModuleNotFoundError as missing:
+            if missing.name.startswith(app.name):
+                continue
+            raise
+        for module_info in pkgutil.iter_modules(package.__path__):
+            modules[module_info.name.replace("_", "-")] = import_module(f"{package.__name__}.{module_info.name}")
+    return sorted(modules.items())
 class Command(BaseCommand):
     help = "Work with the KPI registry: list, load-catalogue, history, audit-export, backfill, ..."
 

@@ -1,0 +1,97 @@
+"""
+The cockpit's unit of navigation (a company, domain or service) and the request parameters that name it and its day.
+"""
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+
+from tenancy.models import Company
+from scoring.choices import ScopeLevel
+from scoring.scorecards import resolve_scope, snapshots_of
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A company, or one of its domains or services: the cockpit's unit of navigation."""
+
+    company: Company
+    domain: object = None
+    service: object = None
+
+    @property
+    def param(self):
+        """The `scope` parameter of this scope: "" (the company), "<domain>" or "<domain>/<service>"."""
+        if self.service is not None:
+            return f"{self.domain.slug}/{self.service.slug}"
+        return self.domain.slug if self.domain is not None else ""
+
+    @property
+    def level(self):
+        if self.service is not None:
+            return ScopeLevel.SERVICE
+        return ScopeLevel.DOMAIN if self.domain is not None else ScopeLevel.COMPANY
+
+    @property
+    def name(self):
+        return (self.service or self.domain or self.company).name
+
+    def query(self, **extra):
+        """The query string naming this scope (and `extra` parameters), for links."""
+        params = {"company": self.company.slug}
+        if self.param:
+            params["scope"] = self.param
+        params.update({key: value for key, value in extra.items() if value not in (None, "")})
+        return "?" + urlencode(params)
+
+    def url(self, name, *args, **extra):
+        return reverse(f"cockpit:{name}", args=args) + self.query(**extra)
+
+    def breadcrumbs(self):
+        """[(name, overview url)] from the company down to this scope."""
+        crumbs = [(self.company.name, Scope(self.company).url("home"))]
+        if self.domain is not None:
+            crumbs.append((self.domain.name, Scope(self.company, self.domain).url("home")))
+        if self.service is not None:
+            crumbs.append((self.service.name, self.url("home")))
+        return crumbs
+
+    def snapshots(self):
+        return snapshots_of(self.company, self.domain, self.service)
+
+
+def scope_from(params):
+    """
+    The Scope named by `company` (default: the first company) and `scope` parameters; Http404 naming the
+    parameter at fault when either names nothing.
+    """
+    slug = params.get("company")
+    companies = Company.objects.order_by("slug")
+    company = companies.filter(slug=slug).first() if slug else companies.first()
+    if company is None:
+        raise Http404(f"company: no company has the slug '{slug}'." if slug else "There is no company yet; load data first.")
+    try:
+        domain, service = resolve_scope(company, params.get("scope"))
+    except ValidationError as error:
+        raise Http404(f"scope: {error.message_dict['scope'][0]}") from error
+    return Scope(company, domain, service)
+
+
+def day_from(params):
+    """The `day` parameter as a date, None when absent; Http404 naming it when it is not a date."""
+    value = params.get("day")
+    if not value:
+        return None
+    day = parse_date(value)
+    if day is None:
+        raise Http404(f"day: '{value}' is not a date (YYYY-MM-DD).")
+    return day
+
+
+def snapshot_on(scope, day):
+    """The scope's snapshot of `day`, or its latest when `day` is None (None when nothing is scored)."""
+    snapshots = scope.snapshots()
+    return (snapshots.filter(day=day) if day else snapshots.order_by("-day")).first()

@@ -1,0 +1,76 @@
+"""The exec cockpit's views: thin wrappers over `cockpit.pages`, which builds each page with a few queries."""
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from .pages.incidents import incident_detail, incident_list
+from .pages.kpi import definition_version, kpi_detail
+from .pages.overview import dimension_detail
+from .pages.overview import overview as overview_page
+from .pages.reviews import reviews as reviews_page
+from .scopes import day_from, scope_from
+
+
+def cockpit_page(template):
+    """A login-required GET page rendering `template` with the view's context; a missing thing is a 404 naming it."""
+
+    def decorate(build):
+        @wraps(build)
+        @login_required
+        @require_GET
+        def view(request, *args, **kwargs):
+            try:
+                context = build(request, *args, **kwargs)
+            except Http404 as missing:
+                return render(request, "cockpit/not_found.html", {"message": str(missing)}, status=404)
+            return render(request, template, context)
+
+        return view
+
+    return decorate
+
+
+@cockpit_page("cockpit/overview.html")
+def overview(request):
+    """A company, domain or service: composite, dimensions, trends, KPIs, breaches and the methodology panel."""
+    return overview_page(request.user, scope_from(request.GET), day_from(request.GET))
+
+
+@cockpit_page("cockpit/dimension.html")
+def dimension(request, dimension):
+    """A dimension's score, trend and the visible KPIs it is computed from."""
+    return dimension_detail(request.user, scope_from(request.GET), dimension, day_from(request.GET))
+
+
+@cockpit_page("cockpit/kpi.html")
+def kpi(request, slug):
+    """A KPI's daily values and one day's observations, each linked to its evidence."""
+    return kpi_detail(request.user, scope_from(request.GET), slug, day_from(request.GET))
+
+
+@cockpit_page("cockpit/version.html")
+def version(request, slug, history_id):
+    """The definition version a snapshot scored a KPI under."""
+    return definition_version(request.user, slug, history_id)
+
+
+@cockpit_page("cockpit/incident.html")
+def incident(request, incident_id):
+    """An incident with its alerts, phases, milestones, surveys, runbook runs and KPIs."""
+    return incident_detail(request.user, incident_id)
+
+
+@cockpit_page("cockpit/incidents.html")
+def incidents(request):
+    """The incidents a daily KPI's value counted, by detection or resolution day."""
+    return incident_list(scope_from(request.GET), request.GET)
+
+
+@cockpit_page("cockpit/reviews.html")
+def reviews(request):
+    """A KPI owner's definitions with their review dates, overdue first."""
+    return reviews_page(request.user, timezone.localdate())

@@ -1,0 +1,35 @@
+"""`manage.py load_demo`: the whole demo, as `make run` loads it."""
+import datetime
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from demo.period import demo_period
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo end to end, as `make run` does: the KPI catalogue, demo incident data, every "
+        "connector's payloads (Prometheus, PagerDuty, GitHub, scanners, finance and product imports), correlation, "
+        "a backfill of every computed KPI and the scores of every demo day. Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--companies", type=int, default=2)
+        parser.add_argument("--incidents", type=int, default=400)
+        parser.add_argument("--alerts", type=int, default=4000)
+        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--seed", type=int, default=42)
+
+    def handle(self, *args, companies, incidents, alerts, days, seed, **options):
+        call_command("kpi", "load-catalogue", stdout=self.stdout)
+        call_command(
+            "seed_demo", companies=companies, incidents=incidents, alerts=alerts, days=days, seed=seed, stdout=self.stdout
+        )
+        call_command("seed_demo_sources", companies=companies, days=days, seed=seed, stdout=self.stdout)
+        call_command("correlate_alerts", stdout=self.stdout)
+        # The demo period only: imports reach further back so that rolling and yearly KPIs have a value on day one.
+        start, end = (moment.date() for moment in demo_period(days))
+        last = end - datetime.timedelta(days=1)
+        call_command("kpi", "backfill", "--all", "--since", start.isoformat(), "--until", end.isoformat(), stdout=self.stdout)
+        call_command("compute_scores", "--date", start.isoformat(), "--until", last.isoformat(), stdout=self.stdout)

@@ -1,0 +1,20 @@
+"""NightlyChunk moved to pipeline (same table): it leaves kpis' state only."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('kpis', '0008_tenants_from_tenancy'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.DeleteModel(
+                    name='NightlyChunk',
+                ),
+            ],
+        ),
+    ]
