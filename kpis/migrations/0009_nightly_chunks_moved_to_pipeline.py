@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('kpis', '0008_tenants_from_tenancy'),
+        ('pipeline', '0001_nightly_chunks_from_kpis'),
     ]
 
     operations = [
