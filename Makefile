@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The demo data set `make run` loads: small enough to seed in seconds.
 DEMO_ARGS ?= --companies 2 --days 30 --incidents 400 --alerts 4000
+# manage.py defaults to the production settings: development and the tests name theirs.
+MANAGE := DJANGO_SETTINGS_MODULE=companyos.settings.local $(BIN)/python manage.py
 
 .PHONY: venv run demo test bench screenshot clean
 
@@ -17,21 +19,21 @@ $(STAMP): requirements.txt
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py load_demo $(DEMO_ARGS)
-	$(BIN)/python manage.py create_dev_superuser
+	$(MANAGE) migrate --no-input
+	$(MANAGE) load_demo $(DEMO_ARGS)
+	$(MANAGE) create_dev_superuser
 
 run: demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(MANAGE) runserver 127.0.0.1:8000
 
 # The layering contract (.importlinter) first: an upward import fails the build before the suite runs.
 test: venv
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	DJANGO_SETTINGS_MODULE=companyos.settings.test $(BIN)/pytest
 
 # docs/cockpit.png (1280 px) and docs/cockpit-phone.png (390 px) of /cockpit/ on the demo data, as the dev superuser.
 screenshot: demo
-	$(BIN)/python manage.py screenshot_cockpit --output docs/cockpit.png
+	$(MANAGE) screenshot_cockpit --output docs/cockpit.png
 
 # Benchmark on its own PostgreSQL database (dropped and recreated): SCALE=full is 1M alerts, 100k incidents,
 # 90 days, 3 companies; SCALE=small runs in under two minutes. BENCH_DATABASE_URL names another server.

@@ -5,7 +5,8 @@ import sys
 
 
 def main():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "companyos.settings.local")
+    # Production unless told otherwise: development names companyos.settings.local (the Makefile does).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "companyos.settings.production")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

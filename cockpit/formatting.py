@@ -41,6 +41,11 @@ def format_score(score):
     return "–" if score is None else f"{score:.1f}"
 
 
+def format_share(share):
+    """A share of a weight in percent with at most one decimal: "70 %", "33.3 %"."""
+    return f"{share:.1f}".removesuffix(".0") + " %"
+
+
 def band_of(score):
     """{key, name, colour, action} of a score's band, or the "no data" pseudo-band."""
     band = band_for(score)

@@ -4,11 +4,12 @@ The cockpit's unit of navigation (a company, domain or service) and the request 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 
+from companyos.api.dates import read_day
+from tenancy.access import sees_all_companies, visible_companies
 from tenancy.models import Company
 from scoring.choices import ScopeLevel
 from scoring.scorecards import resolve_scope, snapshots_of
@@ -63,14 +64,20 @@ class Scope:
         return snapshots_of(self.company, self.domain, self.service)
 
 
-def scope_from(params):
+def scope_from(user, params):
     """
-    The Scope named by `company` (default: the first company) and `scope` parameters; Http404 naming the
-    parameter at fault when either names nothing.
+    The Scope named by `company` (default: the user's first company) and `scope` parameters; Http404 naming the
+    parameter at fault when either names nothing the user may see, PermissionDenied when the user has no company.
     """
     slug = params.get("company")
-    companies = Company.objects.order_by("slug")
-    company = companies.filter(slug=slug).first() if slug else companies.first()
+    companies = visible_companies(user).order_by("slug")
+    # A NUL character cannot reach PostgreSQL; no slug has one.
+    company = (companies.filter(slug=slug).first() if "\x00" not in slug else None) if slug else companies.first()
+    if company is None and not slug and not sees_all_companies(user):
+        raise PermissionDenied(
+            "You are not a member of any company yet. An administrator grants you your companies in the admin "
+            "(Users → your user → Companies)."
+        )
     if company is None:
         raise Http404(f"company: no company has the slug '{slug}'." if slug else "There is no company yet; load data first.")
     try:
@@ -80,15 +87,18 @@ def scope_from(params):
     return Scope(company, domain, service)
 
 
-def day_from(params):
-    """The `day` parameter as a date, None when absent; Http404 naming it when it is not a date."""
-    value = params.get("day")
-    if not value:
+def day_from(params, name="day", *, required=False):
+    """
+    The date parameter `name`, None when absent and not required; Http404 naming it when it is missing, not a date
+    (2026-02-30 is not) or outside the supported years (companyos.api.dates).
+    """
+    value = params.get(name)
+    if not value and not required:
         return None
-    day = parse_date(value)
-    if day is None:
-        raise Http404(f"day: '{value}' is not a date (YYYY-MM-DD).")
-    return day
+    try:
+        return read_day(value or "")
+    except ValueError as error:
+        raise Http404(f"{name}: {error}") from None
 
 
 def snapshot_on(scope, day):

@@ -2,10 +2,13 @@
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+
+from tenancy.roles import reads_company_data
 
 from .pages.incidents import incident_detail, incident_list
 from .pages.kpi import definition_version, kpi_detail
@@ -14,9 +17,17 @@ from .pages.overview import overview as overview_page
 from .pages.reviews import reviews as reviews_page
 from .scopes import day_from, scope_from
 
+NO_ROLE = (
+    "Your account has no role yet, so the cockpit has nothing to show you. An administrator adds you to a group "
+    "(Executives, Stakeholders, Responders, KPI owners, KPI approvers or Auditors) and to your companies."
+)
+
 
 def cockpit_page(template):
-    """A login-required GET page rendering `template` with the view's context; a missing thing is a 404 naming it."""
+    """
+    A login-required GET page rendering `template` with the view's context, for users with a reading role; a missing
+    thing (or another company's) is a 404 naming it, and a user without a role or a company gets a page saying why.
+    """
 
     def decorate(build):
         @wraps(build)
@@ -24,9 +35,13 @@ def cockpit_page(template):
         @require_GET
         def view(request, *args, **kwargs):
             try:
+                if not reads_company_data(request.user):
+                    raise PermissionDenied(NO_ROLE)
                 context = build(request, *args, **kwargs)
             except Http404 as missing:
                 return render(request, "cockpit/not_found.html", {"message": str(missing)}, status=404)
+            except PermissionDenied as refused:
+                return render(request, "cockpit/no_access.html", {"message": str(refused)}, status=403)
             return render(request, template, context)
 
         return view
@@ -37,19 +52,19 @@ def cockpit_page(template):
 @cockpit_page("cockpit/overview.html")
 def overview(request):
     """A company, domain or service: composite, dimensions, trends, KPIs, breaches and the methodology panel."""
-    return overview_page(request.user, scope_from(request.GET), day_from(request.GET))
+    return overview_page(request.user, scope_from(request.user, request.GET), day_from(request.GET))
 
 
 @cockpit_page("cockpit/dimension.html")
 def dimension(request, dimension):
     """A dimension's score, trend and the visible KPIs it is computed from."""
-    return dimension_detail(request.user, scope_from(request.GET), dimension, day_from(request.GET))
+    return dimension_detail(request.user, scope_from(request.user, request.GET), dimension, day_from(request.GET))
 
 
 @cockpit_page("cockpit/kpi.html")
 def kpi(request, slug):
     """A KPI's daily values and one day's observations, each linked to its evidence."""
-    return kpi_detail(request.user, scope_from(request.GET), slug, day_from(request.GET))
+    return kpi_detail(request.user, scope_from(request.user, request.GET), slug, day_from(request.GET))
 
 
 @cockpit_page("cockpit/version.html")
@@ -67,7 +82,7 @@ def incident(request, incident_id):
 @cockpit_page("cockpit/incidents.html")
 def incidents(request):
     """The incidents a daily KPI's value counted, by detection or resolution day."""
-    return incident_list(scope_from(request.GET), request.GET)
+    return incident_list(scope_from(request.user, request.GET), request.GET)
 
 
 @cockpit_page("cockpit/reviews.html")

@@ -4,7 +4,8 @@ import os
 from celery import Celery
 from django.db import InterfaceError, OperationalError
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "companyos.settings.local")
+# Production unless told otherwise, like manage.py and wsgi: a worker never runs with development settings by mistake.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "companyos.settings.production")
 
 app = Celery("companyos")
 app.config_from_object("django.conf:settings", namespace="CELERY")

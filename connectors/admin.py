@@ -3,6 +3,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from companyos.admin import ReadOnlyAdmin, change_reason_field
+from tenancy.admin_scoping import CompanyScopedAdmin
 
 from . import services
 from .models import Integration, ServiceLink, SourceEvent
@@ -41,7 +42,7 @@ class ServiceLinkInline(admin.TabularInline):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(SimpleHistoryAdmin):
+class IntegrationAdmin(CompanyScopedAdmin, SimpleHistoryAdmin):
     form = IntegrationForm
     list_display = ["name", "kind", "company", "url", "active", "secret_set_at"]
     list_filter = ["kind", "active"]
@@ -56,7 +57,7 @@ class IntegrationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SourceEvent)
-class SourceEventAdmin(ReadOnlyAdmin):
+class SourceEventAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
     list_display = ["received_at", "source", "event_type", "delivery_id", "company", "status"]
     list_filter = ["source", "status", "company"]
     search_fields = ["delivery_id", "event_type", "detail"]

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from companyos.admin import ReadOnlyAdmin
+from tenancy.access import writable_companies
+from tenancy.admin_scoping import CompanyScopedAdmin
 from tenancy.models import Company
 
 from .csv_import import KINDS, import_csv, rows_applied
@@ -19,12 +21,14 @@ from .services import read_upload
 
 class CsvUploadForm(forms.Form):
     kind = forms.ChoiceField(label="Import")
-    company = forms.ModelChoiceField(Company.objects.order_by("slug"), help_text="The company whose data the file holds.")
+    # The user's companies (set per user in __init__).
+    company = forms.ModelChoiceField(Company.objects.none(), help_text="The company whose data the file holds.")
     file = forms.FileField(help_text="A UTF-8 CSV file with a header row; columns not listed below are ignored.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(kind.name, kind.label) for kind in KINDS.values()]
+        self.fields["company"].queryset = writable_companies(user)
 
 
 def line_messages(error):
@@ -34,8 +38,11 @@ def line_messages(error):
     return [f"{where}: {message}" for where, found in error.message_dict.items() for message in found]
 
 
-class CsvImportAdmin(ReadOnlyAdmin):
-    """Read-only imported rows of the CSV import `import_kind`; "add" uploads a file of any kind, this one first."""
+class CsvImportAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
+    """
+    Read-only imported rows of the CSV import `import_kind` (of the user's companies); "add" uploads a file of any
+    kind, this one first, for one of the user's companies.
+    """
 
     import_kind = None
     change_list_template = "admin/csv_import/change_list.html"
@@ -51,7 +58,7 @@ class CsvImportAdmin(ReadOnlyAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = CsvUploadForm(request.POST or None, request.FILES or None, initial={"kind": self.import_kind})
+        form = CsvUploadForm(request.POST or None, request.FILES or None, initial={"kind": self.import_kind}, user=request.user)
         if request.method == "POST" and form.is_valid():
             kind = KINDS[form.cleaned_data["kind"]]
             if not request.user.has_perm(kind.add_permission):

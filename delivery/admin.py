@@ -4,11 +4,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from companyos.admin import ReadOnlyAdmin
+from tenancy.admin_scoping import CompanyScopedAdmin
 
 from .models import BuildRun, Change, Deployment
 
 
-class GitHubRowAdmin(ReadOnlyAdmin):
+class GitHubRowAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
     list_select_related = ["service__domain__company"]
     list_filter = ["company"]
     readonly_fields = ["source_event_link"]

@@ -13,11 +13,13 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Out
 
 from incidents.choices import Severity
 from incidents.models import Incident
-from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, RowsSQL, calculator, evidence
+from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, RowsSQL, calculator, computed_from, evidence
 from kpis.calculators.toolkit import DailyTotals, MinutesBetween, WindowFigures, company_filter, span, windows_sql
 
 from .choices import JUDGED_CONCLUSIONS, BuildConclusion, DeploymentState
 from .models import BuildRun, Change, Deployment
+
+computed_from(__name__, "GitHub's changes, deployments and builds: send GitHub's webhooks to /api/webhooks/github/{integration}/")
 
 DORA_WINDOW = datetime.timedelta(days=7)
 CHANGE_FAILURE_WINDOW = ROLLING_WINDOW

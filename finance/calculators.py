@@ -11,7 +11,7 @@ import datetime
 from django.db.models import DateTimeField, Exists, F, FloatField, OuterRef, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 
-from kpis.calculators import DAY, Period, ROLLING_WINDOW, calculator
+from kpis.calculators import DAY, Period, ROLLING_WINDOW, calculator, computed_from
 from kpis.calculators.toolkit import (
     DAY_IN_WINDOW,
     DailyTotals,
@@ -28,6 +28,10 @@ from kpis.calculators.toolkit import (
 from product.calculators import ACTIVE_USERS
 
 from .models import CloudCostLineItem, RevenueRecord
+
+computed_from(
+    __name__, "billing and cloud cost exports: import them as CSV at /api/imports/billing/ and /api/imports/cloud-cost/"
+)
 
 # The products the health model's cost-per-MAU rule counts as infrastructure (EC2, EKS, RDS, ElastiCache).
 INFRA_PRODUCT_CODES = ("AmazonEC2", "AmazonEKS", "AmazonRDS", "AmazonElastiCache")

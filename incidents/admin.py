@@ -8,6 +8,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from companyos.admin import change_reason_field
+from tenancy.admin_scoping import CompanyScopedAdmin
 
 from . import services
 from .models import (
@@ -35,7 +36,7 @@ class CorrelationConfigForm(forms.ModelForm):
 
 
 @admin.register(CorrelationConfig)
-class CorrelationConfigAdmin(SimpleHistoryAdmin):
+class CorrelationConfigAdmin(CompanyScopedAdmin, SimpleHistoryAdmin):
     form = CorrelationConfigForm
     list_display = ["company", "aggregation_key", "time_window_minutes", "auto_correlate"]
     list_filter = ["auto_correlate"]
@@ -77,7 +78,7 @@ class SurveyResponseInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(CompanyScopedAdmin, admin.ModelAdmin):
     list_display = [
         "external_id", "title", "company", "service", "severity", "status", "detected_at", "resolved_at", "automation_used",
     ]
@@ -92,7 +93,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(CompanyScopedAdmin, admin.ModelAdmin):
     list_display = ["issued_at", "company", "asset", "signature", "severity", "source", "incident"]
     list_filter = ["company", "severity", "source"]
     search_fields = ["asset", "signature"]
@@ -104,7 +105,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(RunbookExecution)
-class RunbookExecutionAdmin(admin.ModelAdmin):
+class RunbookExecutionAdmin(CompanyScopedAdmin, admin.ModelAdmin):
     list_display = ["execution_id", "runbook_id", "company", "incident", "started_at", "finished_at", "success"]
     list_filter = ["company", "runbook_id", "success"]
     search_fields = ["execution_id", "runbook_id"]
@@ -115,7 +116,7 @@ class RunbookExecutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PatchComplianceSnapshot)
-class PatchComplianceSnapshotAdmin(admin.ModelAdmin):
+class PatchComplianceSnapshotAdmin(CompanyScopedAdmin, admin.ModelAdmin):
     list_display = [
         "company", "scanned_at", "total_instances", "compliant_instances", "non_compliant_instances", "compliance_percent",
         "critical_patches_missing",

@@ -153,4 +153,8 @@ def record_survey_response(incident, *, respondent, score, submitted_at):
 
 
 def record_runbook_execution(company, *, execution_id, **fields):
-    return _upsert(RunbookExecution, {"execution_id": execution_id}, {"company": company, **fields})
+    """
+    Create or update the run `execution_id` of `company`. Returns (execution, created). Execution ids are unique
+    within a company: another company's run with the same id is another run, left as it is.
+    """
+    return _upsert(RunbookExecution, {"company": company, "execution_id": execution_id}, fields)

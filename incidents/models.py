@@ -165,7 +165,7 @@ class RunbookExecution(models.Model):
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="runbook_executions"
     )
     runbook_id = models.CharField(max_length=200, help_text="e.g. SSM-DiskCleanup-001")
-    execution_id = models.CharField(max_length=200, unique=True)
+    execution_id = models.CharField(max_length=200, help_text="The runbook tool's id of the run, unique within the company.")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     success = models.BooleanField(default=False)
@@ -173,6 +173,10 @@ class RunbookExecution(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["company", "started_at"])]
+        # Per company: two client companies of an MSP may run tools that number their runs alike.
+        constraints = [
+            models.UniqueConstraint(fields=["company", "execution_id"], name="%(app_label)s_%(class)s_unique_execution"),
+        ]
 
     def __str__(self):
         return f"{self.runbook_id} {self.execution_id}"

@@ -23,12 +23,14 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from companyos.admin import ReadOnlyAdmin, change_reason_field
+from tenancy.admin_scoping import TenantListFilter
 
 from . import services
 from .choices import ProposalStatus, ReviewOutcome
 from .history import HistoricalKpiDefinition, change_log, revert_preview
 from .models import KpiChangeProposal, KpiDefinition, KpiReview, Observation, PrometheusCollection, ReviewReminder
 from .permissions import may_change_definition, may_decide_proposals
+from .proposal_decisions import ProposalDecisionActions
 
 EDITABLE_FIELDS = {field.name for field in KpiDefinition._meta.fields if field.editable}
 
@@ -196,21 +198,28 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         reason = form.cleaned_data["change_reason"]
         fields = {name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS}
-        proposal = None
         if change:
             stored = KpiDefinition.objects.get(pk=obj.pk)
-            proposal = services.propose_change(stored, actor=request.user, reason=reason, **fields).proposal
+            outcome = services.propose_change(stored, actor=request.user, reason=reason, **fields)
         else:
-            obj.pk = services.create_definition(actor=request.user, reason=reason, **fields).pk
+            outcome = services.add_definition(actor=request.user, reason=reason, **fields)
+            obj.pk = outcome.kpi.pk
             obj._state.adding = False
         obj.refresh_from_db()
-        obj.new_proposal = proposal
+        obj.new_proposal = outcome.proposal
 
     def response_change(self, request, obj):
         proposal = getattr(obj, "new_proposal", None)
         if proposal is None:
             return super().response_change(request, obj)
         self.message_user(request, _proposal_message(proposal, "change"), messages.WARNING)
+        return redirect(reverse("admin:kpis_kpidefinition_change", args=[obj.pk]))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        proposal = getattr(obj, "new_proposal", None)
+        if proposal is None:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, f"Added {obj.slug} as a draft. " + _proposal_message(proposal, "change"), messages.WARNING)
         return redirect(reverse("admin:kpis_kpidefinition_change", args=[obj.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -321,7 +330,8 @@ class ObservationAdmin(ReadOnlyAdmin):
     """Observations are append-only and carry their own provenance (source, run, computed at)."""
 
     list_display = ["kpi", "company", "domain", "service", "incident", "observed_at", "value", "source", "confidence", "run"]
-    list_filter = ["source", "kpi__dimension", "company", "kpi"]
+    # Rows and the company filter are of the user's companies (visible_to, TenantListFilter).
+    list_filter = ["source", "kpi__dimension", ("company", TenantListFilter), "kpi"]
     search_fields = ["kpi__slug", "run"]
     list_select_related = ["kpi", "company", "domain", "service", "incident"]
     date_hierarchy = "observed_at"
@@ -376,8 +386,12 @@ class EmergencySelfApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(KpiChangeProposal)
-class KpiChangeProposalAdmin(ReadOnlyAdmin):
+class KpiChangeProposalAdmin(ProposalDecisionActions, ReadOnlyAdmin):
     """Pending proposals with their diffs; KPI approvers approve or reject them with a comment."""
+
+    decision_form = ProposalDecisionForm
+    approve_effect = "Approving puts each change in force now, as one history entry naming its author and you."
+    reject_effect = "Rejecting leaves each definition as it is."
 
     list_display = [
         "number", "kpi", "status", "author", "created_at", "reason", "diff", "decided_by", "decided_at",
@@ -408,46 +422,11 @@ class KpiChangeProposalAdmin(ReadOnlyAdmin):
     def has_decide_permission(self, request):
         return request.user.has_perm("kpis.change_kpichangeproposal") and may_decide_proposals(request.user)
 
-    @admin.action(description="Approve selected proposals", permissions=["decide"])
-    def approve(self, request, queryset):
-        return self._decide(request, queryset, "approve")
+    def label(self, proposal):
+        return f"proposal #{proposal.pk} ({proposal.kpi.slug})"
 
-    @admin.action(description="Reject selected proposals", permissions=["decide"])
-    def reject(self, request, queryset):
-        return self._decide(request, queryset, "reject")
-
-    def _decide(self, request, queryset, decision):
-        """Ask for the comment, then approve or reject each pending proposal selected through kpis.services."""
-        pending = list(queryset.open().select_related("kpi", "author"))
-        if not pending:
-            self.message_user(request, "None of the selected proposals is pending.", messages.ERROR)
-            return None
-        form = ProposalDecisionForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request),
-                "title": f"{decision.capitalize()} proposals",
-                "opts": self.model._meta,
-                "proposals": [(proposal, proposal_diff(proposal)) for proposal in pending],
-                "decision": decision,
-                "form": form,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/kpis/kpichangeproposal/decide.html", context)
-        decided = []
-        for proposal in pending:
-            try:
-                if decision == "approve":
-                    services.approve_proposal(proposal, approver=request.user, **form.cleaned_data)
-                else:
-                    services.reject_proposal(proposal, approver=request.user, comment=form.cleaned_data["comment"])
-            except ValidationError as refused:
-                self.message_user(request, f"Proposal #{proposal.pk}: {' '.join(refused.messages)}", messages.ERROR)
-            except PermissionDenied as refused:
-                self.message_user(request, f"Proposal #{proposal.pk}: {refused}", messages.ERROR)
-            else:
-                decided.append(f"#{proposal.pk} ({proposal.kpi.slug})")
-        if decided:
-            verb = "Approved" if decision == "approve" else "Rejected"
-            self.message_user(request, f"{verb} proposal{'s' if len(decided) != 1 else ''} {', '.join(decided)}.", messages.SUCCESS)
-        return None
+    def decide(self, proposal, decision, user, cleaned_data):
+        if decision == "approve":
+            services.approve_proposal(proposal, approver=user, **cleaned_data)
+        else:
+            services.reject_proposal(proposal, approver=user, comment=cleaned_data["comment"])

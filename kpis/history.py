@@ -78,6 +78,14 @@ def tracked_field_names():
     ]
 
 
+def revertible_field_names():
+    """
+    The fields a revert restores: the tracked ones but the slug, which never changes, and the owner, whom a
+    revert keeps (who is accountable now is not a matter of an old version).
+    """
+    return [name for name in tracked_field_names() if name not in ("slug", "owner")]
+
+
 def change_log(kpi):
     """Every version of `kpi`, oldest first."""
     return _entries(HistoricalKpiDefinition.objects.filter(id=kpi.pk))
@@ -158,13 +166,8 @@ def revert_preview(kpi, history_id):
     """What reverting `kpi` to the version `history_id` would change: each field from its current value to the version's."""
     version = kpi.history.get(history_id=history_id)
     current = kpi.history.latest()
-    fields = [name for name in tracked_field_names() if name != "slug"]
-    delta = version.diff_against(current, included_fields=fields)
-    usernames = _usernames_of_owners([version, current])
-    return [
-        FieldChange(change.field, _display(change.field, change.old, usernames), _display(change.field, change.new, usernames))
-        for change in delta.changes
-    ]
+    delta = version.diff_against(current, included_fields=revertible_field_names())
+    return [FieldChange(change.field, change.old, change.new) for change in delta.changes]
 
 
 def version_of(record):

@@ -30,16 +30,19 @@ from .choices import (
     Visibility,
 )
 from .querysets import KpiChangeProposalQuerySet, KpiDefinitionQuerySet, ObservationQuerySet
-from .validators import validate_kpi_slug
+from .validators import BREACH_AFTER_RANGE, THRESHOLD_RANGE, WEIGHT_RANGE, WithinBounds, validate_kpi_slug
 
 TARGET_OVERRIDE_KEYS = {*Severity.values, *Persona.values}
 
-# The fields whose change to an active definition moves its score (or when it breaches, or who sees it):
-# such a change is a proposal that a second person approves. Every other field applies at once.
+# The fields whose change to an active definition moves its score (or when it breaches, or who sees it, or
+# where its values come from): such a change, and activating a definition, is a proposal that a second person
+# approves. Every other field applies at once.
 FIELDS_NEEDING_APPROVAL = (
     "formula", "units", "direction", "target", "critical_threshold", "targets", "breach_after",
-    "dimension", "weight", "visibility", "status",
+    "dimension", "weight", "visibility", "status", "promql", "prometheus",
 )
+# What a severity's or persona's override in `targets` may hold.
+TARGET_OVERRIDE_FIELDS = ("target", "critical")
 
 
 def next_review_after(day, cadence):
@@ -56,6 +59,17 @@ def threshold_errors(direction, target, critical, where):
         return f"{where}: when higher is better the critical threshold ({critical}) must be below the target ({target})."
     if direction == Direction.LOWER_IS_BETTER and not critical > target:
         return f"{where}: when lower is better the critical threshold ({critical}) must be above the target ({target})."
+    return None
+
+
+def _threshold_error(where, value):
+    """Why `value` cannot be a threshold at `where` (not a number, or out of THRESHOLD_RANGE), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{where} must be a number."
+    try:
+        WithinBounds(where, *THRESHOLD_RANGE)(value)
+    except ValidationError as refused:
+        return refused.messages[0]
     return None
 
 
@@ -79,13 +93,22 @@ class KpiDefinition(models.Model):
     units = models.CharField(max_length=16, choices=Units.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     target = models.FloatField(
-        null=True, blank=True, help_text="The default target: at or beyond it the KPI scores 100. Empty: tracked, not scored."
+        null=True,
+        blank=True,
+        validators=[WithinBounds("target", *THRESHOLD_RANGE)],
+        help_text="The default target: at or beyond it the KPI scores 100. Empty: tracked, not scored.",
     )
-    critical_threshold = models.FloatField(null=True, blank=True, help_text="At or beyond it the KPI scores 0.")
+    critical_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[WithinBounds("critical_threshold", *THRESHOLD_RANGE)],
+        help_text="At or beyond it the KPI scores 0.",
+    )
     targets = models.JSONField(
         default=dict,
         blank=True,
-        help_text='Overrides by severity or persona, e.g. {"P1": {"target": 120, "critical": 240}}.',
+        help_text='Overrides by severity (P1-P4) or persona (exec, stakeholder, responder), each a "target" and an '
+        'optional "critical" (default: the critical threshold), e.g. {"P1": {"target": 120, "critical": 240}}.',
     )
     data_sources = models.TextField(blank=True, help_text="Which events or fields power it, one per line.")
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.INTERNAL)
@@ -101,11 +124,15 @@ class KpiDefinition(models.Model):
     review_cadence = models.CharField(max_length=16, choices=ReviewCadence.choices, default=ReviewCadence.QUARTERLY)
     dimension = models.CharField(max_length=20, choices=Dimension.choices, default=Dimension.NONE)
     weight = models.FloatField(
-        default=0, validators=[MinValueValidator(0)], help_text="Weight within its dimension (renormalised over KPIs with data)."
+        default=0,
+        validators=[WithinBounds("weight", *WEIGHT_RANGE)],
+        help_text="Weight within its dimension, 0-100 (renormalised over KPIs with data).",
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     breach_after = models.DurationField(
-        default=datetime.timedelta(0), help_text="How long the value must stay beyond critical before a breach opens."
+        default=datetime.timedelta(0),
+        validators=[WithinBounds("breach_after", *BREACH_AFTER_RANGE)],
+        help_text="How long the value must stay beyond critical before a breach opens (0 to 90 days).",
     )
     retention_class = models.CharField(max_length=16, choices=RetentionClass.choices, default=RetentionClass.BUSINESS)
     promql = models.TextField(
@@ -170,17 +197,25 @@ class KpiDefinition(models.Model):
             raise ValidationError(errors)
 
     def _targets_error(self):
+        """The first way `targets` breaks its schema (see the field's help text), or None."""
         if not isinstance(self.targets, dict):
             return 'Targets must be an object such as {"P1": {"target": 120, "critical": 240}}.'
         for key, pair in self.targets.items():
             if key not in TARGET_OVERRIDE_KEYS:
                 allowed = ", ".join(sorted(TARGET_OVERRIDE_KEYS))
                 return f"Unknown severity or persona '{key}' in targets; use one of {allowed}."
-            if not isinstance(pair, dict) or not isinstance(pair.get("target"), (int, float)):
+            if not isinstance(pair, dict) or "target" not in pair:
                 return f'targets.{key} needs a numeric "target" (and optionally "critical").'
+            unknown = sorted(set(pair) - set(TARGET_OVERRIDE_FIELDS))
+            if unknown:
+                return f"targets.{key} holds only target and critical, not {', '.join(unknown)}."
+            for name, value in pair.items():
+                message = _threshold_error(f"targets.{key}.{name}", value)
+                if message:
+                    return message
             critical = pair.get("critical", self.critical_threshold)
-            if not isinstance(critical, (int, float)):
-                return f'targets.{key}.critical must be a number.'
+            if critical is None:
+                return f'targets.{key}.critical is needed while the definition has no critical threshold.'
             message = threshold_errors(self.direction, pair["target"], critical, f"targets.{key}")
             if message:
                 return message

@@ -14,9 +14,10 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
+from django.db.models.functions import TruncDate
 
 from companyos.bulk import insert_rows
-from incidents.models import Incident
+from incidents.models import Alert, Incident
 from tenancy.models import Company
 
 from .calculators import CALCULATORS, Period, get_calculator
@@ -86,6 +87,21 @@ def definition_for(slug):
         raise ValidationError({"kpi": f"There is no KPI definition with the slug '{slug}'."}) from None
 
 
+def days_awaiting_correlation(*, since, until, company=None):
+    """
+    {company slug: [UTC days]} of the days in [since, until) with an alert of the company (of `company` only,
+    if given) that correlation has not grouped yet: a calculator that `reads_correlation` leaves them without a value.
+    """
+    pending = Alert.objects.filter(incident__isnull=True, issued_at__gte=since, issued_at__lt=until)
+    if company is not None:
+        pending = pending.filter(company=company)
+    days = pending.annotate(day=TruncDate("issued_at", tzinfo=datetime.timezone.utc)).values_list("company__slug", "day")
+    awaiting = defaultdict(list)
+    for slug, day in days.distinct().order_by("company__slug", "day"):
+        awaiting[slug].append(day)
+    return dict(awaiting)
+
+
 def nightly_slugs():
     """The KPIs the nightly run computes: those with a calculator and a definition that is not retired."""
     defined = KpiDefinition.objects.filter(slug__in=CALCULATORS).exclude(status=Status.RETIRED)
@@ -147,7 +163,8 @@ def record_observations(rows, *, source=ObservationSource.API, run=""):
     default 1) and scope: company, domain, service, incident (instances or ids). With an incident and
     no company, the scope is the incident's. Refuses, naming the row and field: an unknown slug, a
     value its units forbid (a percent outside 0-100, a negative duration or count), a confidence
-    outside 0-1, and (as DuplicateObservation) a key that already exists or repeats in the batch.
+    outside 0-1, a KPI that has a calculator (computed only: the message says what it is computed from), and
+    (as DuplicateObservation) a key that already exists or repeats in the batch.
     """
     if source in COMPUTED_SOURCES:
         raise ValueError(f"Source '{source}' is reserved for computed observations; use compute_observations.")
@@ -191,12 +208,19 @@ EXISTING_KEYS_PER_QUERY = 500
 
 
 def _definitions_of(rows):
+    """The definitions of the rows' slugs (checked once per distinct slug); refuses unknown and computed ones."""
     slugs = {row.get("kpi") for row in rows}
     kpis = {kpi.slug: kpi for kpi in KpiDefinition.objects.filter(slug__in=slugs)}
     unknown = sorted(str(slug) for slug in slugs - kpis.keys())
     if unknown:
         names = ", ".join(f"'{slug}'" for slug in unknown)
         raise ValidationError({"kpi": f"There is no KPI definition with the slug {names}; define it before observing it."})
+    computed = sorted(slug for slug in kpis if slug in CALCULATORS)
+    if computed:
+        # Its calculator owns its values: an observation sent alongside would compete with the computed ones.
+        raise ValidationError(
+            {"kpi": [f"'{slug}' is computed, so it takes no observations; it is computed from {CALCULATORS[slug].inputs}." for slug in computed]}
+        )
     return kpis
 
 

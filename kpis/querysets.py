@@ -1,5 +1,7 @@
 from django.db import models
 
+from tenancy.access import in_visible_companies
+
 from .choices import ProposalStatus, Status, Visibility
 from .roles import sees_internal_kpis
 
@@ -21,10 +23,11 @@ class KpiDefinitionQuerySet(models.QuerySet):
 
 class ObservationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Observations of the definitions `user` may see."""
+        """Observations of the companies and definitions `user` may see."""
+        observations = in_visible_companies(self, user)
         if sees_internal_kpis(user):
-            return self
-        return self.filter(kpi__visibility=Visibility.EXEC)
+            return observations
+        return observations.filter(kpi__visibility=Visibility.EXEC)
 
 
 class KpiChangeProposalQuerySet(models.QuerySet):

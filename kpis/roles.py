@@ -1,28 +1,20 @@
-"""The groups that stand for people's roles, and what each role may see."""
-
-KPI_OWNERS = "KPI owners"
-AUDITORS = "Auditors"
-KPI_APPROVERS = "KPI approvers"
-EXECUTIVES = "Executives"
-STAKEHOLDERS = "Stakeholders"
-RESPONDERS = "Responders"
-DATA_SOURCES = "Data sources"
+"""What each role may see of the KPI registry. The role groups themselves are named in tenancy.roles."""
+from tenancy.roles import (  # noqa: F401 (the groups are used by their kpis.roles names too)
+    AUDITORS,
+    DATA_SOURCES,
+    EXECUTIVES,
+    KPI_APPROVERS,
+    KPI_OWNERS,
+    RESPONDERS,
+    STAKEHOLDERS,
+    group_names,
+)
 
 # Roles that work with the internal detail behind the headline numbers (approvers decide changes to it).
 SEES_INTERNAL_KPIS = {KPI_OWNERS, KPI_APPROVERS, AUDITORS, RESPONDERS}
 
 # Scorecard persona -> the group a caller must belong to for it.
 PERSONA_GROUPS = {"exec": EXECUTIVES, "stakeholder": STAKEHOLDERS, "responder": RESPONDERS}
-
-
-def group_names(user):
-    if not user.is_authenticated:
-        return set()
-    cached = getattr(user, "_role_group_names", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._role_group_names = cached
-    return cached
 
 
 def sees_internal_kpis(user):

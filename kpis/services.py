@@ -3,15 +3,15 @@ Every write to a KPI definition goes through these functions, so every path leav
 
 People's edits (the admin, the API, reverts) go through `propose_change`: on an active definition a change to
 a score-moving field (FIELDS_NEEDING_APPROVAL) becomes a proposal that a second person approves or rejects; the
-rest applies at once. Draft and retired definitions change at once. `change_definition` applies at once and is
-what an approval, the catalogue loader and other system paths use.
+rest applies at once. Making a definition active is such a proposal too, with the score-moving fields changed
+along with it. Other changes of draft and retired definitions apply at once. `change_definition` applies at once
+and is what an approval, the catalogue loader and other system paths use.
 """
 import copy
 import dataclasses
 import json
 from functools import partial
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
@@ -61,6 +61,20 @@ def create_definition(*, actor, reason, **fields):
 
 
 @transaction.atomic
+def add_definition(*, actor, reason, **fields):
+    """
+    A person's new definition (the admin's add form): created as a draft, and a `status` other than draft is
+    then a change of it (`propose_change`), so a definition that comes in active is a proposal that a second
+    person approves. Returns a ChangeOutcome.
+    """
+    status = fields.pop("status", Status.DRAFT)
+    kpi = create_definition(actor=actor, reason=reason, status=Status.DRAFT, **fields)
+    if status == Status.DRAFT:
+        return ChangeOutcome(kpi)
+    return propose_change(kpi, actor=actor, reason=reason, status=status)
+
+
+@transaction.atomic
 def change_definition(kpi, *, actor, reason, **fields):
     """
     Apply `fields` to `kpi` at once and record one history row with who and why.
@@ -78,8 +92,9 @@ def revert_definition(kpi, history_id, *, actor, reason):
     """
     Make `kpi` again what it was at version `history_id`, as a change whose reason names the version.
 
-    A revert is a person's change like any other (`propose_change`): on an active definition its score-moving
-    part becomes a proposal. Refuses a version of another definition, a missing reason, or a version the
+    A revert is a person's change like any other (`propose_change`): its score-moving part becomes a proposal
+    on an active definition or one it would make active. It never changes the owner (who is accountable now is
+    not a matter of an old version). Refuses a version of another definition, a missing reason, or a version the
     definition already matches. Returns a ChangeOutcome.
     """
     require_reason(reason)
@@ -87,9 +102,7 @@ def revert_definition(kpi, history_id, *, actor, reason):
     if version is None:
         raise ValidationError({"history_id": f"{history_id} is not a version of the KPI '{kpi.slug}'."})
     current = KpiDefinition.objects.select_for_update().get(pk=kpi.pk)
-    restored = {name: getattr(version, name) for name in history.tracked_field_names() if name not in ("slug", "owner")}
-    # The owner may have been deleted since; the definition then has none, as the foreign key would say.
-    restored["owner"] = get_user_model().objects.filter(pk=version.owner_id).first() if version.owner_id else None
+    restored = {name: _restored_value(version, name) for name in history.revertible_field_names()}
     changed = {name: value for name, value in restored.items() if getattr(current, name) != value}
     number = history.version_of(version)
     if not changed:
@@ -97,16 +110,35 @@ def revert_definition(kpi, history_id, *, actor, reason):
     return propose_change(current, actor=actor, reason=f"Reverted to version {number}: {str(reason).strip()}", **changed)
 
 
-def held_for_approval(kpi, fields):
-    """The `fields` that would wait for approval: changed score-moving ones, and only on an active definition."""
-    if kpi.status != Status.ACTIVE:
-        return {}
+def _restored_value(version, name):
+    """A field's value at a history row; a foreign key's related row, or None when it is gone since."""
+    field = KpiDefinition._meta.get_field(name)
+    if not field.is_relation:
+        return getattr(version, name)
+    return field.related_model.objects.filter(pk=getattr(version, field.attname)).first()
+
+
+def _score_moving_changes(kpi, fields):
     return {name: value for name, value in fields.items() if name in FIELDS_NEEDING_APPROVAL and getattr(kpi, name) != value}
 
 
+def held_for_approval(kpi, fields):
+    """
+    The `fields` that would wait for approval: the changed score-moving ones of an active definition, or of
+    a draft or retired one that they make active (whatever else they change, it comes into force with it).
+    """
+    moving = _score_moving_changes(kpi, fields)
+    if kpi.status == Status.ACTIVE or moving.get("status") == Status.ACTIVE:
+        return moving
+    return {}
+
+
 def check_no_open_proposal(kpi, fields):
-    """Refuse (ProposalConflict) `fields` that need approval while `kpi` has an open proposal, naming that proposal."""
-    if not held_for_approval(kpi, fields):
+    """
+    Refuse (ProposalConflict) a change of score-moving fields while `kpi` has an open proposal, naming that
+    proposal: an approver approves the definition as it was proposed, even a draft's.
+    """
+    if not _score_moving_changes(kpi, fields):
         return
     pending = kpi.proposals.open().select_related("author").first()
     if pending is not None:
@@ -125,20 +157,21 @@ def propose_change(kpi, *, actor, reason, **fields):
     """
     A person's change to a definition: what needs no approval applies at once, the rest awaits a second person.
 
-    On an active definition, changed FIELDS_NEEDING_APPROVAL become a KpiChangeProposal by `actor`, not in force;
-    the other fields apply at once through `change_definition`, with the same reason. A draft or retired
-    definition changes at once entirely. Refuses a missing reason, a result that would be invalid (naming the
-    field) and a second open proposal (naming the first). Returns a ChangeOutcome.
+    On an active definition (or one the change makes active), changed FIELDS_NEEDING_APPROVAL become a
+    KpiChangeProposal by `actor`, not in force; the other fields apply at once through `change_definition`, with
+    the same reason. Other changes of a draft or retired definition apply at once. Refuses a missing reason, a
+    result that would be invalid (naming the field) and a score-moving change while a proposal is open (naming
+    it). Returns a ChangeOutcome.
     """
     require_reason(reason)
     _refuse_uneditable(kpi, fields)
     kpi = KpiDefinition.objects.select_for_update().get(pk=kpi.pk)
+    check_no_open_proposal(kpi, fields)
     held = held_for_approval(kpi, fields)
     if not held:
         return ChangeOutcome(change_definition(kpi, actor=actor, reason=reason, **fields))
     if actor is None:
         raise ValidationError({"author": f"A change to {', '.join(held)} of '{kpi.slug}' is a proposal and needs an author."})
-    check_no_open_proposal(kpi, held)
     candidate = copy.copy(kpi)
     for name, value in fields.items():
         setattr(candidate, name, value)
@@ -150,8 +183,7 @@ def propose_change(kpi, *, actor, reason, **fields):
         author=actor,
         reason=str(reason).strip(),
         changes={
-            name: {"old": _as_json(getattr(kpi, name)), "new": _as_json(KpiDefinition._meta.get_field(name).to_python(value))}
-            for name, value in held.items()
+            name: {"old": _stored_json(name, getattr(kpi, name)), "new": _stored_json(name, value)} for name, value in held.items()
         },
         base_history_id=_latest_version(kpi).history_id,
     )
@@ -169,14 +201,16 @@ def submit_proposal(kpi, *, actor, reason, **fields):
     """
     Propose changes to score-moving fields only (the API's POST of a proposal); returns the open proposal.
 
-    Refuses fields that apply at once, a definition that is not active (its changes apply at once), and
-    values already in force.
+    Refuses fields that apply at once, changes of a definition that is not active that do not make it active
+    (they apply at once), and values already in force.
     """
     immediate = sorted(set(fields) - set(FIELDS_NEEDING_APPROVAL))
     if immediate:
         raise ValidationError({name: f"'{name}' needs no approval; change it on the definition directly." for name in immediate})
-    if kpi.status != Status.ACTIVE:
-        raise ValidationError({"status": f"The KPI '{kpi.slug}' is {kpi.status}: its changes apply at once, without a proposal."})
+    if kpi.status != Status.ACTIVE and fields.get("status") != Status.ACTIVE:
+        raise ValidationError(
+            {"status": f"The KPI '{kpi.slug}' is {kpi.status}: its changes apply at once, without a proposal, unless they make it active."}
+        )
     proposal = propose_change(kpi, actor=actor, reason=reason, **fields).proposal
     if proposal is None:
         raise ValidationError(f"Nothing to propose: the KPI '{kpi.slug}' already has these values.")
@@ -255,22 +289,31 @@ def _proposed_values(proposal, kpi):
     values = {}
     for name, change in proposal.changes.items():
         field = KpiDefinition._meta.get_field(name)
-        old, current = field.to_python(change["old"]), getattr(kpi, name)
-        if current != old:
+        current = _stored_json(name, getattr(kpi, name))
+        if current != _stored_json(name, change["old"]):
             raise ProposalConflict(
                 {
                     name: (
-                        f"{name} of '{kpi.slug}' changed after proposal #{proposal.pk} was made (it is now {_as_json(current)!r}, "
+                        f"{name} of '{kpi.slug}' changed after proposal #{proposal.pk} was made (it is now {current!r}, "
                         f"the proposal expected {change['old']!r}); reject it and propose again."
                     )
                 }
             )
         values[name] = field.to_python(change["new"])
+        if field.is_relation and values[name] is not None:
+            values[name] = field.related_model.objects.filter(pk=values[name]).first()
+            if values[name] is None:
+                raise ProposalConflict({name: f"The {name} #{change['new']} that proposal #{proposal.pk} names is gone; reject it."})
     return values
 
 
-def _as_json(value):
-    """A field value as JSON stores it (a duration as ISO 8601), so a proposal's diff reads the same everywhere."""
+def _stored_json(name, value):
+    """
+    A field value as a proposal stores it in JSON: as the model would store it (a number as a float, a duration
+    as ISO 8601), a foreign key as the related row's id. So a proposal's diff reads the same everywhere.
+    """
+    field = KpiDefinition._meta.get_field(name)
+    value = getattr(value, "pk", value) if field.is_relation else field.to_python(value)
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 

@@ -10,7 +10,7 @@ import datetime
 
 from django.db.models import Count, Q, Sum
 
-from kpis.calculators import DAY, ROLLING_WINDOW, calculator
+from kpis.calculators import DAY, ROLLING_WINDOW, calculator, computed_from
 from kpis.calculators.toolkit import (
     DailyTotals,
     DistinctCounts,
@@ -23,6 +23,11 @@ from kpis.calculators.toolkit import (
 )
 
 from .models import ActiveUser, FeatureFlagEvaluation
+
+computed_from(
+    __name__,
+    "active users and feature-flag evaluations: import them as CSV at /api/imports/active-users/ and /api/imports/feature-flags/",
+)
 
 WEEK = datetime.timedelta(days=7)
 

@@ -1,11 +1,15 @@
 """
 The latest scores in the Prometheus text format (`GET /metrics`): for each company, its latest company-level
-snapshot's composite, dimension scores and KPI values, and its open breaches per KPI.
+snapshot's composite, dimension scores and KPI values, and its open breaches per KPI. KPI series are those of
+exec-visible KPIs unless the collector is told to include internal ones.
 """
 import calendar
 
 from django.db.models import Count, Max, OuterRef, Subquery
 from prometheus_client.core import GaugeMetricFamily
+
+from kpis.choices import Visibility
+from kpis.models import KpiDefinition
 
 from .choices import ScopeLevel
 from .models import Breach, ScoreSnapshot
@@ -25,7 +29,14 @@ def latest_company_snapshots():
 class ScoreCollector:
     """A prometheus_client collector reading the database at each scrape."""
 
+    def __init__(self, *, include_internal=False):
+        self.include_internal = include_internal
+
     def collect(self):
+        definitions = KpiDefinition.objects.all()
+        if not self.include_internal:
+            definitions = definitions.filter(visibility=Visibility.EXEC)
+        shown = set(definitions.values_list("slug", flat=True))
         composite = GaugeMetricFamily("companyos_composite_score", "Composite health score (0-100), latest day.", labels=["company"])
         dimension = GaugeMetricFamily(
             "companyos_dimension_score", "Dimension score (0-100), latest day.", labels=["company", "dimension"]
@@ -43,12 +54,14 @@ class ScoreCollector:
                 if data.get("score") is not None:
                     dimension.add_metric([company, name], data["score"])
             for slug, data in snapshot.kpis.items():
+                if slug not in shown:
+                    continue
                 kpi_value.add_metric([company, slug], data["value"])
                 if data.get("score") is not None:
                     kpi_score.add_metric([company, slug], data["score"])
         breaches = GaugeMetricFamily("companyos_open_breaches", "Open KPI breaches.", labels=["company", "slug"])
         open_breaches = (
-            Breach.objects.filter(closed_at__isnull=True)
+            Breach.objects.filter(closed_at__isnull=True, kpi__slug__in=shown)
             .values("company__slug", "kpi__slug")
             .annotate(count=Count("id"))
             .order_by()

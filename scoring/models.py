@@ -1,14 +1,17 @@
 """Dimension weights, stored score snapshots, breaches and the rollups that outlive raw observations."""
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from kpis.choices import Dimension
+from kpis.choices import Dimension, ProposalStatus
 
 from .bands import HealthBand
 from .choices import RollupBucket, ScopeLevel
@@ -40,8 +43,9 @@ class DimensionWeights(models.Model):
     """
     The weights of the five dimensions in the composite score, in percent; they add up to 100.
 
-    There is one row (id 1), changed only through scoring.services.change_weights so every change has a
-    history row with who and why; scoring.versions.weights_in_force(moment) reads the weights in force then.
+    There is one row (id 1), changed only by an approved DimensionWeightsProposal (scoring.weights) so every
+    change has a history row with who and why; scoring.versions.weights_in_force(moment) reads the weights in
+    force then.
     """
 
     reliability = _weight_field()
@@ -80,13 +84,63 @@ class DimensionWeights(models.Model):
         return {dimension.value: float(getattr(self, dimension.value)) for dimension in SCORED_DIMENSIONS}
 
 
+class DimensionWeightsProposal(models.Model):
+    """
+    A change to the dimension weights, recorded and not in force until a KPI approver other than its author
+    approves it; approval applies `changes` as one history row of the weights (`applied_history_id`), rejection
+    changes nothing. At most one proposal is open. `changes` is {dimension: {"old": "25.00", "new": "30.00"}}.
+    """
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="weights_proposals")
+    reason = models.TextField()
+    changes = models.JSONField(encoder=DjangoJSONEncoder)
+    base_history_id = models.PositiveBigIntegerField(help_text="The version of the weights the proposal was made against.")
+    status = models.CharField(max_length=8, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="weights_proposal_decisions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="On approval, when the weights came into force.")
+    decision_comment = models.TextField(blank=True)
+    applied_history_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The version of the weights the approval wrote."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "dimension weights proposal"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status=ProposalStatus.OPEN),
+                name="%(app_label)s_%(class)s_one_open",
+                violation_error_message="A weights proposal is open already; approve or reject it first.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ProposalStatus.OPEN, decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status=ProposalStatus.OPEN) & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="%(app_label)s_%(class)s_decided_when_closed",
+                violation_error_message="An open proposal has no decision; an approved or rejected one has who and when.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Weights proposal #{self.pk} ({self.get_status_display().lower()})"
+
+    def ordered_changes(self):
+        """[(dimension, {"old", "new"})] in the dimensions' order (a JSON column keeps no key order)."""
+        names = [dimension.value for dimension in SCORED_DIMENSIONS]
+        return [(name, self.changes[name]) for name in names if name in self.changes]
+
+
 class ScoreSnapshot(models.Model):
     """
     The scores of one scope (a service, a domain or a whole company) on one day, with everything needed to
     reproduce them: per-KPI values and scores, per-dimension scores with coverage, and the exact inputs
     (observation ids per KPI, the definition history id of each KPI, the weights history id).
 
-    One per scope and day; recomputing a day replaces that day's snapshots.
+    One per scope and day; recomputing a day replaces that day's snapshots, unless retention pruned raw
+    observations of the day (scoring.snapshot_history): then the stored ones stay.
     """
 
     company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="score_snapshots")
@@ -131,7 +185,8 @@ class Breach(models.Model):
     """
     A period in which a KPI's value stayed beyond its critical threshold, in one scope, for at least the KPI's
     `breach_after`. Opens at started_at + breach_after, closes at the first observation back within the
-    threshold. The owner is e-mailed once (notified_at).
+    threshold. While open, each evaluation raises the worst value and moves the current one. The owner (else
+    the owner role's group, else BREACH_NOTIFY_EMAIL) is e-mailed once (notified_at).
     """
 
     kpi = models.ForeignKey("kpis.KpiDefinition", on_delete=models.CASCADE, related_name="breaches")
@@ -142,9 +197,13 @@ class Breach(models.Model):
     opened_at = models.DateTimeField(help_text="When the value had stayed beyond critical for the KPI's breach_after.")
     closed_at = models.DateTimeField(null=True, blank=True, help_text="The first observation back within the threshold.")
     critical_threshold = models.FloatField(help_text="The threshold in force when it opened.")
-    worst_value = models.FloatField()
+    worst_value = models.FloatField(help_text="The worst value observed while it was open.")
+    current_value = models.FloatField(
+        null=True, blank=True, help_text="The latest value while open; once closed, the value that closed it."
+    )
+    current_at = models.DateTimeField(null=True, blank=True, help_text="When the current value was observed.")
     observations = models.ManyToManyField(
-        "kpis.Observation", related_name="breaches", help_text="The observations beyond critical that opened it."
+        "kpis.Observation", related_name="breaches", help_text="The observations beyond critical while it was open."
     )
     notified_at = models.DateTimeField(null=True, blank=True)
 

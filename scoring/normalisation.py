@@ -37,21 +37,38 @@ def kpi_score(value, target, critical, direction):
 
 @dataclass(frozen=True)
 class FormulaTerm:
-    """One term of a seed scoring formula: the KPI's weight in its dimension and how its value becomes 0-100."""
+    """
+    One term of a seed scoring formula: the KPI's weight in its dimension, how its value becomes 0-100, and the
+    term as the seed writes it: its variable and its expression with "{}" standing for the variable.
+    """
 
     weight: float
     score: Callable[[float], float]
+    variable: str
+    expression: str = "{}"
+
+    def shown(self, value):
+        """
+        The term, with `value` in it, and what it gives, e.g.
+        "100 - min(critical_cve_age_days × 10, 100) = 100 - min(2 × 10, 100) = 80" or "vuln_sla_compliance_pct = 96".
+        """
+        steps = [self.expression.format(self.variable), self.expression.format(f"{value:.4g}"), f"{self.score(value):.4g}"]
+        return " = ".join(step for index, step in enumerate(steps) if not index or step != steps[index - 1])
 
 
 # The seed's Security Scoring Formula:
 #   (100 - min(critical_cve_age_days * 10, 100)) * 0.30 + vuln_sla_compliance_pct * 0.25
 #   + abac_coverage_pct * 0.20 + (100 - min(secret_violations * 50, 100)) * 0.15 + compliance_control_pct * 0.10
 SCORE_FORMULAS = {
-    "critical-cve-age": FormulaTerm(30, lambda days: _clamp(100 - min(days * 10, 100))),
-    "vuln-sla-compliance": FormulaTerm(25, _clamp),
-    "abac-policy-coverage": FormulaTerm(20, _clamp),
-    "secret-scan-violations": FormulaTerm(15, lambda violations: _clamp(100 - min(violations * 50, 100))),
-    "compliance-score": FormulaTerm(10, _clamp),
+    "critical-cve-age": FormulaTerm(
+        30, lambda days: _clamp(100 - min(days * 10, 100)), "critical_cve_age_days", "100 - min({} × 10, 100)"
+    ),
+    "vuln-sla-compliance": FormulaTerm(25, _clamp, "vuln_sla_compliance_pct"),
+    "abac-policy-coverage": FormulaTerm(20, _clamp, "abac_coverage_pct"),
+    "secret-scan-violations": FormulaTerm(
+        15, lambda violations: _clamp(100 - min(violations * 50, 100)), "secret_violations", "100 - min({} × 50, 100)"
+    ),
+    "compliance-score": FormulaTerm(10, _clamp, "compliance_control_pct"),
 }
 
 

@@ -7,7 +7,8 @@ the buckets within raw retention and adding any older bucket not rolled up yet, 
 nothing. Pruning deletes only whole
 buckets (the cutoff is aligned to the bucket), only observations whose bucket is in the rollup, and never an
 observation that is the evidence of a breach. Snapshots keep their observation ids; once pruned, the rollup
-bucket of the same KPI, scope and day is the evidence (`snapshot_evidence`).
+bucket of the same KPI, scope and day is the evidence (`snapshot_evidence`), and the day is not recomputed from
+what is left (scoring.snapshot_history).
 """
 import datetime
 from dataclasses import dataclass

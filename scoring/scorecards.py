@@ -11,7 +11,9 @@ from kpis.models import KpiDefinition
 from kpis.roles import may_use_persona
 
 from .bands import band_for
+from .cascade import CASCADE_RULE
 from .models import ScoreSnapshot
+from .reconciliation import composite_parts, dimension_parts
 
 PERSONAS = ("exec", "stakeholder", "responder")
 # The exec and stakeholder scorecards show exec KPIs only, whoever asks.
@@ -25,6 +27,8 @@ def resolve_scope(company, scope):
     """
     if not scope or scope == "company":
         return None, None
+    if "\x00" in scope:  # no slug has one, and PostgreSQL cannot be asked for it
+        raise ValidationError({"scope": f"'{company.slug}' has no domain or service {scope!r}."})
     domain_slug, _, service_slug = scope.partition("/")
     domain = Domain.objects.filter(company=company, slug=domain_slug).first()
     if domain is None:
@@ -72,6 +76,7 @@ def _dimensions_payload(snapshot, slugs):
             "weight": data["weight"],
             "counted": [slug for slug in data["counted"] if slug in slugs],
             "missing": [slug for slug in data["missing"] if slug in slugs],
+            "parts": dimension_parts(data, slugs),
         }
         for dimension, data in snapshot.dimensions.items()
     }
@@ -109,6 +114,8 @@ def scorecard(snapshot, *, user, persona):
         "date": snapshot.day.isoformat(),
         "composite": snapshot.composite,
         "band": band_payload(snapshot.composite),
+        "composite_parts": composite_parts(snapshot.dimensions),
+        "cascade_rule": CASCADE_RULE,
         "dimensions": _dimensions_payload(snapshot, slugs),
         "coverage": snapshot.coverage,
         "kpis": kpis,
@@ -116,14 +123,19 @@ def scorecard(snapshot, *, user, persona):
     }
 
 
-def score_series(snapshots):
-    """The daily composite and dimension scores of `snapshots`, oldest first, for trends."""
+def score_series(snapshots, slugs):
+    """
+    The daily composite and dimension scores of `snapshots`, oldest first, for trends, each with its parts as a
+    reader who may see the KPI `slugs` sees them.
+    """
     return [
         {
             "date": snapshot.day.isoformat(),
             "composite": snapshot.composite,
             "band": band_payload(snapshot.composite),
+            "composite_parts": composite_parts(snapshot.dimensions),
             "dimensions": {dimension: data["score"] for dimension, data in snapshot.dimensions.items()},
+            "dimension_parts": {dimension: dimension_parts(data, slugs) for dimension, data in snapshot.dimensions.items()},
         }
         for snapshot in snapshots.order_by("day")
     ]

@@ -13,6 +13,8 @@ from companyos.admin import ReadOnlyAdmin
 from connectors.choices import EventStatus
 from connectors.import_admin import line_messages
 from connectors.services import read_upload
+from tenancy.access import in_writable_companies
+from tenancy.admin_scoping import CompanyScopedAdmin
 from tenancy.models import Service
 
 from . import services
@@ -23,15 +25,18 @@ from .querysets import remediation_due_at
 
 class ReportUploadForm(forms.Form):
     scanner = forms.ChoiceField(choices=Scanner.choices)
-    service = forms.ModelChoiceField(queryset=Service.objects.select_related("domain__company"))
+    # The services of the user's companies (set per user in __init__).
+    service = forms.ModelChoiceField(queryset=Service.objects.none())
     file = forms.FileField(help_text="Trivy: trivy --format json. Snyk: snyk test --json. Gitleaks: --report-format json.")
     scanned_at = forms.DateTimeField(
         required=False, help_text="Optional (UTC). Default: the report's own time (Trivy's CreatedAt), else now."
     )
 
-    def __init__(self, *args, scanners, **kwargs):
+    def __init__(self, *args, scanners, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scanner"].choices = [(scanner.value, scanner.label) for scanner in scanners]
+        services = Service.objects.select_related("domain__company")
+        self.fields["service"].queryset = in_writable_companies(services, user, via="domain__company")
 
 
 def upload_scanners(user):
@@ -39,8 +44,10 @@ def upload_scanners(user):
     return [scanner for scanner in Scanner if user.has_perm(services.UPLOAD_PERMISSIONS[scanner])]
 
 
-class UploadLinkAdmin(ReadOnlyAdmin):
-    """A read-only list with a link to the upload page for whoever may upload reports."""
+class UploadLinkAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
+    """A read-only list (of the user's companies) with a link to the upload page for whoever may upload reports."""
+
+    company_path = "service__domain__company"
 
     change_list_template = "admin/security/change_list_with_upload.html"
 
@@ -101,7 +108,7 @@ class VulnerabilityAdmin(UploadLinkAdmin):
         scanners = upload_scanners(request.user)
         if not scanners:
             raise PermissionDenied
-        form = ReportUploadForm(request.POST or None, request.FILES or None, scanners=scanners)
+        form = ReportUploadForm(request.POST or None, request.FILES or None, scanners=scanners, user=request.user)
         if request.method == "POST" and form.is_valid():
             scanner, service = Scanner(form.cleaned_data["scanner"]), form.cleaned_data["service"]
             scanned_at = form.cleaned_data["scanned_at"]
@@ -151,7 +158,8 @@ class SecretFindingAdmin(UploadLinkAdmin):
 
 
 @admin.register(ScanReport)
-class ScanReportAdmin(ReadOnlyAdmin):
+class ScanReportAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
+    company_path = "service__domain__company"
     list_display = ["scanned_at", "scanner", "service", "findings", "source_event"]
     list_filter = ["scanner", "service__domain__company", "service"]
     list_select_related = ["service__domain__company", "source_event"]

@@ -9,12 +9,14 @@ from functools import partial
 
 from django.db.models import DateTimeField, F, Min, Q
 
-from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, calculator, evidence
+from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, calculator, computed_from, evidence
 from kpis.calculators.toolkit import RowsInWindows, company_filter, from_db, minutes_between_sql
 
 from .choices import VULNERABILITY_SCANNERS, Scanner, Severity
 from .models import ScanReport, SecretFinding, Vulnerability
 from .querysets import remediation_due_at
+
+computed_from(__name__, "scanner reports: upload Trivy, Snyk or Gitleaks output to /api/scans/{trivy,snyk,gitleaks}/")
 
 MINUTES_PER_DAY = 1440.0
 

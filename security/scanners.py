@@ -17,6 +17,8 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
+from companyos.api.parsers import JsonTooDeep, load_json
+
 from .choices import Scanner, Severity
 from .models import SecretFinding, Vulnerability
 
@@ -145,9 +147,11 @@ def _time(item, key, path):
 
 
 def read_json(content, field="body"):
-    """The report's bytes as JSON; a syntax error is refused with its line and column."""
+    """The report's bytes as JSON (no deeper than settings.JSON_MAX_DEPTH); a syntax error is refused with its line and column."""
     try:
-        return json.loads(content)
+        return load_json(content)
+    except JsonTooDeep as error:
+        raise ValidationError({field: str(error)}) from None
     except UnicodeDecodeError as error:
         raise ValidationError({field: f"Not UTF-8 text: {error}."}) from None
     except json.JSONDecodeError as error:

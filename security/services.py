@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from connectors.services import Ignored, receive, upload_delivery_id
 from tenancy.models import Service
-from tenancy.services import company_named
 
 from .choices import VULNERABILITY_SCANNERS, Scanner
 from .models import ScanReport, SecretFinding, Vulnerability
@@ -28,12 +27,11 @@ UPLOAD_PERMISSIONS = {
 BATCH_SIZE = 500  # rows per bulk statement: a large report stays a handful of statements
 
 
-def service_named(company_slug, reference):
+def service_named(company, reference):
     """
     The service `reference` (`<service>`, or `<domain>/<service>` when several domains have one of that
-    slug) of the company `company_slug`; a ValidationError names what is missing, unknown or ambiguous.
+    slug) of `company`; a ValidationError names what is missing, unknown or ambiguous.
     """
-    company = company_named(company_slug)
     if not reference:
         raise ValidationError({"service": "Name the service, e.g. service=gateway or service=api-gateway/gateway."})
     domain_slug, _, service_slug = reference.rpartition("/")
@@ -44,10 +42,10 @@ def service_named(company_slug, reference):
         services = services.filter(domain__slug=domain_slug)
     found = list(services.order_by("domain__slug"))
     if not found:
-        raise ValidationError({"service": f"'{company_slug}' has no service '{reference}'."})
+        raise ValidationError({"service": f"'{company.slug}' has no service '{reference}'."})
     if len(found) > 1:
         named = ", ".join(f"{service.domain.slug}/{service.slug}" for service in found)
-        raise ValidationError({"service": f"Several domains of '{company_slug}' have a service '{reference}': name one of {named}."})
+        raise ValidationError({"service": f"Several domains of '{company.slug}' have a service '{reference}': name one of {named}."})
     return found[0]
 
 

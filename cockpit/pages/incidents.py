@@ -1,14 +1,14 @@
 """An incident with everything its KPIs are computed from, and the incidents of a scope between two days."""
 from django.db.models import Count
 from django.http import Http404
-from django.utils.dateparse import parse_date
 
 from incidents.models import Incident
+from tenancy.access import in_visible_companies
 from kpis.models import Observation
 from scoring.services import day_bounds
 
 from ..formatting import format_value
-from ..scopes import Scope
+from ..scopes import Scope, day_from
 
 # An incident page lists at most this many of its alerts (a storm can correlate thousands).
 ALERTS_SHOWN = 200
@@ -17,7 +17,8 @@ INCIDENTS_SHOWN = 200
 
 def incident_detail(user, incident_id):
     """An incident with everything KPIs are computed from: alerts, phases, milestones, surveys, runbook runs."""
-    incident = Incident.objects.select_related("company", "service__domain").filter(pk=incident_id).first()
+    incidents = in_visible_companies(Incident.objects.all(), user)
+    incident = incidents.select_related("company", "service__domain").filter(pk=incident_id).first()
     if incident is None:
         raise Http404(f"incident: there is no incident {incident_id}.")
     service = incident.service
@@ -54,10 +55,7 @@ def _minutes_between(start, end):
 
 def incident_list(scope, params):
     """The incidents of `scope` detected (or resolved, with by=resolved) between the `since` and `until` days."""
-    since, until = parse_date(params.get("since") or ""), parse_date(params.get("until") or "")
-    for name, value in (("since", since), ("until", until)):
-        if value is None:
-            raise Http404(f"{name}: '{params.get(name, '')}' is not a date (YYYY-MM-DD).")
+    since, until = day_from(params, "since", required=True), day_from(params, "until", required=True)
     by = params.get("by", "detected")
     if by not in ("detected", "resolved"):
         raise Http404(f"by: '{by}' is not one of detected, resolved.")

@@ -6,10 +6,11 @@ import datetime
 
 from django.http import Http404
 
-from tenancy.models import Company
+from tenancy.access import visible_companies
 from kpis.choices import Dimension, Direction
 from kpis.models import KpiDefinition
 from kpis.proof import TIME_RANGES, kpi_metrics
+from scoring.cascade import CASCADE_RULE
 from scoring.choices import ScopeLevel
 from scoring.models import SCORED_DIMENSIONS, Breach, ScoreSnapshot
 from scoring.normalisation import kpi_weight
@@ -19,6 +20,7 @@ from ..charts import line_chart
 from ..formatting import DIMENSION_LABELS, band_of, format_score, format_value, trend_arrow
 from ..scopes import Scope, snapshot_on
 from . import TREND_DAYS
+from .parts import composite_breakdown, dimension_breakdown
 
 # The trend arrow compares a KPI with its value this many days earlier.
 ARROW_LOOKBACK = datetime.timedelta(days=7)
@@ -31,7 +33,7 @@ def _visible_definitions(user):
     return {definition.slug: definition for definition in KpiDefinition.objects.visible_to(user)}
 
 
-def _dimension_rows(scope, snapshot, trend):
+def _dimension_rows(scope, snapshot, trend, definitions):
     rows = []
     days = [row["day"] for row in trend]
     for dimension in SCORED_DIMENSIONS:
@@ -45,6 +47,7 @@ def _dimension_rows(scope, snapshot, trend):
             "weight": data["weight"],
             "band": band_of(data["score"]),
             "url": scope.url("dimension", dimension.value),
+            "parts": [part for part in dimension_breakdown(scope, dimension.value, data, definitions) if not part["depth"]],
             "sparkline": line_chart(days, [(dimension.label, "spark", values)], low=0, high=100, width=120, height=28, axes=False),
         })
     return rows
@@ -102,6 +105,8 @@ def _open_breaches(scope, definitions):
             "since": breach.started_at,
             "opened_at": breach.opened_at,
             "worst": format_value(breach.worst_value, breach.kpi.units),
+            "current": format_value(breach.current_value, breach.kpi.units),
+            "current_at": breach.current_at,
             "critical": format_value(breach.critical_threshold, breach.kpi.units),
             "url": where.url("kpi", breach.kpi.slug, day=f"{breach.started_at:%Y-%m-%d}"),
         })
@@ -144,7 +149,7 @@ def overview(user, scope, day=None):
     definitions = _visible_definitions(user)
     page = {
         "scope": scope,
-        "companies": list(Company.objects.order_by("name").values("slug", "name")),
+        "companies": list(visible_companies(user).order_by("name").values("slug", "name")),
         "snapshot": None,
     }
     snapshot = snapshot_on(scope, day)
@@ -162,7 +167,9 @@ def overview(user, scope, day=None):
         "snapshot": snapshot,
         "composite": format_score(snapshot.composite),
         "band": band_of(snapshot.composite),
-        "dimensions": _dimension_rows(scope, snapshot, trend),
+        "composite_parts": composite_breakdown(snapshot.dimensions),
+        "cascade_rule": CASCADE_RULE,
+        "dimensions": _dimension_rows(scope, snapshot, trend, definitions),
         "trend": line_chart(days, [("Composite", "composite", [row["composite"] for row in trend])], low=0, high=100, bands=True, height=180),
         "kpis": _kpi_rows(scope, snapshot, earlier, definitions),
         "arrow_since": snapshot.day - ARROW_LOOKBACK,
@@ -195,6 +202,8 @@ def dimension_detail(user, scope, dimension, day=None):
         "score": format_score(data["score"]),
         "band": band_of(data["score"]),
         "weight": data["weight"],
+        "parts": dimension_breakdown(scope, dimension, data, definitions),
+        "cascade_rule": CASCADE_RULE,
         "trend": line_chart([row["day"] for row in trend], [(DIMENSION_LABELS[dimension], "composite", values)], low=0, high=100, bands=True, height=180),
         "kpis": _kpi_rows(scope, snapshot, earlier, definitions, dimension=dimension),
     })

@@ -5,11 +5,15 @@ One JSON shape for every API error:
 
 `message` always starts with the field or slug at fault when there is one, so a client can show it as is.
 """
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .payloads import MAX_ROWS_PER_REQUEST
 
 
 class Conflict(exceptions.APIException):
@@ -18,6 +22,14 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This already exists."
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """The request body is larger than settings.DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    field = "body"
 
 
 def _flatten(detail, prefix=""):
@@ -55,6 +67,15 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError({"non_field_errors": ["A value in the request cannot be stored: " + str(exc).splitlines()[0]]})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+        exc = PayloadTooLarge(f"Larger than {limit:g} MB; split the batch (at most {MAX_ROWS_PER_REQUEST:,} rows per request).")
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's request limits (e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS): a 400 like any other.
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc)]})
+    if isinstance(exc, exceptions.ParseError):
+        # The body as a whole is at fault: named like a field, so the message says where.
+        exc = exceptions.ValidationError({"body": [str(exc.detail)]})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -62,8 +83,10 @@ def api_exception_handler(exc, context):
         fields = _flatten(exc.detail)
         message = _first_message(fields)
     else:
-        fields = {}
-        message = str(exc.detail) if hasattr(exc, "detail") else str(exc)
+        detail = str(exc.detail) if hasattr(exc, "detail") else str(exc)
+        field = getattr(exc, "field", None)  # set by an error about one part of the request (PayloadTooLarge: the body)
+        fields = {field: [detail]} if field else {}
+        message = f"{field}: {detail}" if field else detail
     code = getattr(exc, "default_code", "error")
     response.data = {"error": {"status": response.status_code, "code": code, "message": message, "fields": fields}}
     return response

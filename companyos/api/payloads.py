@@ -13,6 +13,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from .dates import EARLIEST, END
+from .fields import AwareDateTimeField, NumberField, unknown_field_errors
+
 # The most rows one ingestion request may carry; bigger loads are split by the sender.
 MAX_ROWS_PER_REQUEST = 10_000
 
@@ -27,8 +30,8 @@ LARGEST_FAST_INTEGER = 2**63 - 1
 def rows_of(request, *, limit=MAX_ROWS_PER_REQUEST):
     """The request body as a list of objects: one object or a list of up to `limit`."""
     rows = request.data if isinstance(request.data, list) else [request.data]
-    if not all(isinstance(row, dict) for row in rows):
-        raise ValidationError({"non_field_errors": ["Send one JSON object or a list of objects."]})
+    if not rows or not all(isinstance(row, dict) for row in rows):
+        raise ValidationError({"non_field_errors": ["Send one JSON object or a list of objects (not an empty one)."]})
     if len(rows) > limit:
         raise ValidationError({"non_field_errors": [f"At most {limit} rows per request; this one has {len(rows)}."]})
     return rows
@@ -48,8 +51,7 @@ def validated_rows(serializer_class, rows):
     validated, errors = [], {}
     for index, row in enumerate(rows):
         values, row_errors = {}, {}
-        for name in row.keys() - names:
-            row_errors[name] = [f"Unknown field; the fields are {', '.join(fields)}."]
+        row_errors.update(unknown_field_errors(row.keys() - names, list(fields)))
         for name, field, required, fast in checks:
             if name not in row:
                 if required:
@@ -74,10 +76,10 @@ def validated_rows(serializer_class, rows):
 
 def fast_path(field):
     """
-    For a plain CharField, IntegerField, FloatField or DateTimeField: a function returning what
-    `field.run_validation(data)` returns for the common valid inputs (a str, an int, a finite float, an
-    ISO 8601 string with an offset), and UNDECIDED for any other input, which the field then judges with
-    its own messages. None for other fields, and for fields with validators of their own.
+    For a plain CharField, IntegerField, FloatField (NumberField) or DateTimeField (AwareDateTimeField): a
+    function returning what `field.run_validation(data)` returns for the common valid inputs (a str, an int, a
+    finite float, an ISO 8601 string with an offset), and UNDECIDED for any other input, which the field then
+    judges with its own messages. None for other fields, and for fields with validators of their own.
     """
     builder = FAST_PATHS.get(type(field))
     return None if builder is None or field.read_only else builder(field)
@@ -167,6 +169,8 @@ def _fast_datetime(field):
     zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
     if zone is None:
         return None
+    # An AwareDateTimeField refuses times outside the supported years: those are left to it, with its message.
+    earliest, end = (EARLIEST, END) if type(field) is AwareDateTimeField else (None, None)
 
     def validate(data):
         # Django's parse_datetime, which the field uses for ISO 8601, is fromisoformat first.
@@ -175,7 +179,9 @@ def _fast_datetime(field):
                 moment = datetime.datetime.fromisoformat(data)
                 # Its time zone, if any, is a fixed offset: aware exactly when it has one.
                 if moment.tzinfo is not None:
-                    return moment.astimezone(zone)
+                    moment = moment.astimezone(zone)
+                    if earliest is None or earliest <= moment < end:
+                        return moment
             except (ValueError, OverflowError):
                 pass
         return UNDECIDED
@@ -189,4 +195,6 @@ FAST_PATHS = {
     serializers.IntegerField: _fast_integer,
     serializers.FloatField: _fast_float,
     serializers.DateTimeField: _fast_datetime,
+    AwareDateTimeField: _fast_datetime,
+    NumberField: _fast_float,
 }

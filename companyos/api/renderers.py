@@ -1,6 +1,6 @@
-import csv
-
 from rest_framework.renderers import BaseRenderer
+
+from companyos.csv_export import SpreadsheetSafeWriter
 
 
 class CSVRenderer(BaseRenderer):
@@ -22,8 +22,8 @@ class Echo:
 
 
 def stream_csv(columns, rows):
-    """CSV lines for a header and an iterable of dicts, produced lazily."""
-    writer = csv.DictWriter(Echo(), fieldnames=columns, extrasaction="ignore")
-    yield writer.writerow(dict(zip(columns, columns)))
+    """CSV lines for a header and an iterable of dicts (a missing key an empty cell), produced lazily, spreadsheet-safe."""
+    writer = SpreadsheetSafeWriter(Echo())
+    yield writer.writerow(columns)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([row.get(column) for column in columns])

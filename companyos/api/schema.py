@@ -25,8 +25,12 @@ COMMON_ERRORS = {
     "405": "Method not allowed.",
     "406": "No acceptable response format.",
     "415": "Unsupported request body format.",
+    "429": "Too many requests (or bad tokens) from this caller; Retry-After says when to try again.",
 }
-WRITE_ERRORS = {"409": "Conflicts with something that exists (e.g. an observation key)."}
+WRITE_ERRORS = {
+    "409": "Conflicts with something that exists (e.g. an observation key).",
+    "413": "The body is larger than the request limit; split the batch.",
+}
 
 
 def add_error_responses(result, generator, request, public):

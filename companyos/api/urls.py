@@ -1,5 +1,6 @@
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .views import not_found
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", include("finance.api.urls")),
     path("", include("product.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # A browser page: an anonymous visitor is sent to log in. Its script is a separate file (the split view), as the
+    # Content-Security-Policy allows no inline script.
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
     re_path(r"^[\s\S]*$", not_found),  # [\s\S]: a path with an encoded newline is unmatched too
 ]

@@ -1,11 +1,12 @@
 """Settings shared by every environment. Values that differ come from the environment."""
+import datetime
 import os
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 
-from .env import env_bool, env_list
+from .env import env_bool, env_int, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,7 +25,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "tenancy",
     "connectors",
     "incidents",
@@ -49,7 +52,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Gives django-simple-history the acting user for every change made in a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    "companyos.content_security_policy.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "companyos.urls"
 WSGI_APPLICATION = "companyos.wsgi.application"
@@ -100,6 +109,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "companyos@localhost")
+# Who hears of a breach of a KPI with neither an owner nor members in the group named as its owner role.
+BREACH_NOTIFY_EMAIL = os.environ.get("BREACH_NOTIFY_EMAIL", "")
 
 # Celery: CELERY_BROKER_URL switches to a real broker (Redis); without it tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -145,12 +156,20 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first, so an anonymous caller gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first, so an anonymous caller gets 401 with a WWW-Authenticate header. DRF's, slowed for bad tokens.
+        "companyos.api.throttling.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Reads need a role (tenancy.permissions); what they reach is scoped to the caller's companies in each view.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "tenancy.permissions.ReadsNeedARole"],
+    "DEFAULT_PARSER_CLASSES": ["companyos.api.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["companyos.api.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Each signed-in caller (a data source's token, a browser session); the bench's and a busy sender's bursts fit.
+        "user": os.environ.get("API_USER_RATE", "1200/minute"),
+        # Bad tokens from one client address, after which its tokens are refused until the minute has passed.
+        "failed_token": os.environ.get("API_FAILED_TOKEN_RATE", "10/minute"),
+    },
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -166,6 +185,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "KPI definitions, observations and health scores.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its Swagger UI are for signed-in users; the UI's files come from drf-spectacular-sidecar
+    # (collected into /static/), not a CDN, so it works offline and under the Content-Security-Policy.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "companyos.api.schema.add_error_responses",
@@ -178,9 +203,48 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# /metrics answers a bearer token equal to METRICS_TOKEN, or a scraper inside these networks.
+# /metrics answers a bearer token equal to METRICS_TOKEN, or a scraper inside these networks (none in production).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+# It serves exec-visible KPIs only; this lets the token's scraper see the internal ones too.
+METRICS_TOKEN_SEES_INTERNAL_KPIS = env_bool("METRICS_TOKEN_SEES_INTERNAL_KPIS", False)
+
+# Limits of what the portal takes in (README, Security).
+# A request body of up to 10,000 ingest rows (companyos.api.payloads.MAX_ROWS_PER_REQUEST) of up to about 2 KB each;
+# a larger one is a 413 in the API's error shape. Uploaded files (multipart) have their own 50 MB limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 2**20
+# JSON nested deeper than this is refused (the API's parser, the signed webhooks, the scanner reports): real
+# payloads nest under 10 levels, and far deeper nesting exhausts the recursion of whatever walks it.
+JSON_MAX_DEPTH = 32
+# Proxies in front of the portal that append to X-Forwarded-For: the client's address is the entry they appended
+# (companyos.client_address). 0 trusts the header not at all.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Login lockout (django-axes), for the cockpit's and the admin's login alike: after AXES_FAILURE_LIMIT wrong passwords
+# for one username from one client address, that pair is refused (429) for AXES_COOLOFF_TIME, right password or not.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "companyos.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+AXES_VERBOSE = False
+
+# Scripts only from the portal itself (the cockpit has none; the admin's and Swagger UI's are static files). Inline
+# style attributes are allowed: the cockpit's bars are sized by them. Images may be data: URIs (Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,9 @@
-"""Production settings: everything secret or site-specific comes from the environment."""
+"""
+Production settings, the default of manage.py, wsgi, asgi and Celery: everything secret or site-specific comes from
+the environment. Local development names companyos.settings.local, the tests companyos.settings.test.
+"""
+import os
+
 from .base import *  # noqa: F401,F403
 from .base import CELERY_BROKER_URL
 from .env import env_bool, env_int, env_list, env_required
@@ -20,3 +25,16 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The proxy appends the client's address to X-Forwarded-For; without the proxy count every client would be the
+# proxy's own address (loopback on the same host).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+# /metrics needs Authorization: Bearer $METRICS_TOKEN (no token set: 403 to everyone); a network is trusted only
+# when METRICS_ALLOWED_NETWORKS names it.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS")
+# API throttles count across every web process: in Redis (CACHE_URL, default the broker's).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CACHE_URL") or CELERY_BROKER_URL,
+    }
+}

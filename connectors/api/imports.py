@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from companyos.api.permissions import IngestPermission
 from connectors.csv_import import KINDS, import_csv, rows_applied
-from tenancy.services import company_named
+from tenancy.access import writable_company
 
 from .serializers import ReceivedSerializer
 from .uploads import RawBodyParser, received_response, uploaded_content
@@ -61,6 +61,6 @@ class CsvImportView(APIView):
         responses={201: ImportResultSerializer, 200: ImportResultSerializer},
     )
     def post(self, request):
-        company = company_named(request.query_params.get("company"))
+        company = writable_company(request.user, request.query_params.get("company"))
         received = import_csv(self.kind, company, uploaded_content(request), user=request.user)
         return received_response(ImportResultSerializer, received)

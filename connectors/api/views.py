@@ -1,4 +1,3 @@
-import json
 import logging
 
 from django_filters import rest_framework as filters
@@ -9,7 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from companyos.api.filters import UtcDateTimeFilter
+from companyos.api.parsers import JsonTooDeep, load_json
 from connectors.models import Integration, SourceEvent
+from tenancy.access import in_visible_companies
 
 from .serializers import ReceivedSerializer, SourceEventSerializer
 
@@ -33,12 +34,18 @@ class SourceEventFilter(filters.FilterSet):
 
 
 class SourceEventViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every payload received, as received, with what it produced: the trail from an observation to its source."""
+    """
+    Every payload received for the caller's companies, as received, with what it produced: the trail from an
+    observation to its source. Payloads of several companies (a shared Prometheus) only for those who see every company.
+    """
 
-    queryset = SourceEvent.objects.select_related("company", "received_by")
+    queryset = SourceEvent.objects.none()
     serializer_class = SourceEventSerializer
     permission_classes = [*viewsets.ReadOnlyModelViewSet.permission_classes, ViewPermissions]
     filterset_class = SourceEventFilter
+
+    def get_queryset(self):
+        return in_visible_companies(SourceEvent.objects.all(), self.request.user).select_related("company", "received_by")
 
 
 class SignedWebhookView(APIView):
@@ -76,8 +83,10 @@ class SignedWebhookView(APIView):
     def post(self, request, integration_id):
         integration = self.authenticated_integration(request, integration_id)
         try:
-            payload = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            payload = load_json(request.body)
+        except JsonTooDeep as error:
+            raise exceptions.ValidationError({"body": [str(error)]}) from None
+        except ValueError as error:  # not JSON, or not UTF-8
             raise exceptions.ValidationError({"body": [f"The body is not JSON: {error}"]}) from None
         if not isinstance(payload, dict):
             raise exceptions.ValidationError({"body": ["The body is a JSON object."]})

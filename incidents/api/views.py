@@ -13,11 +13,12 @@ from connectors.api.views import SignedWebhookView
 from connectors.choices import IntegrationKind
 from incidents import ingestion, pagerduty
 from incidents.models import Incident
-from tenancy.models import Company, Service
-from tenancy.services import company_named
+from tenancy.access import in_visible_companies, in_writable_companies, writable_companies, writable_company
+from tenancy.models import Service
 
 from .serializers import (
     AlertInSerializer,
+    AlertmanagerPayloadSerializer,
     IncidentInSerializer,
     IncidentSerializer,
     IngestResultSerializer,
@@ -29,11 +30,11 @@ from .serializers import (
 )
 
 
-def slug_context(rows):
-    """Every company and service the rows name, resolved in two queries."""
+def slug_context(rows, user):
+    """Every company (of those `user` writes into) and service the rows name, resolved in two queries."""
     # Only plausible slugs reach the query; the serializer names what is wrong with the others.
     company_slugs = {row["company"] for row in rows if isinstance(row.get("company"), str) and "\x00" not in row["company"]}
-    companies = {company.slug: company for company in Company.objects.filter(slug__in=company_slugs)}
+    companies = {company.slug: company for company in writable_companies(user).filter(slug__in=company_slugs)}
     services = {
         (service.domain.company_id, service.slug): service
         for service in Service.objects.filter(domain__company__in=companies.values()).select_related("domain")
@@ -44,7 +45,7 @@ def slug_context(rows):
 def validated_row(request, serializer_class):
     """The request's one object, validated, with its company and service slugs resolved."""
     rows = rows_of(request, limit=1)
-    serializer = serializer_class(data=rows[0], context=slug_context(rows))
+    serializer = serializer_class(data=rows[0], context=slug_context(rows, request.user))
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
@@ -63,7 +64,7 @@ class AlertIngestView(APIView):
     @extend_schema(request=AlertInSerializer(many=True), responses={201: IngestResultSerializer})
     def post(self, request):
         rows = rows_of(request)
-        serializer = AlertInSerializer(data=rows, many=True, context=slug_context(rows))
+        serializer = AlertInSerializer(data=rows, many=True, context=slug_context(rows, request.user))
         serializer.is_valid(raise_exception=True)
         result = ingestion.ingest_alerts([AlertInSerializer().to_alert(attrs) for attrs in serializer.validated_data])
         return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
@@ -72,20 +73,22 @@ class AlertIngestView(APIView):
 class AlertmanagerWebhookView(APIView):
     """
     Prometheus Alertmanager's webhook (version 4), as Alertmanager sends it. The company comes from the
-    `company` query parameter or the alerts' common `company` label.
+    `company` query parameter or the alerts' common `company` label. The payload's types are checked first
+    (a wrong one is a 400 naming its place, e.g. alerts[0].labels); fields Alertmanager adds are kept, not refused.
     """
 
     permission_classes = [*APIView.permission_classes, IngestPermission]
     ingest_permission = "incidents.add_alert"
 
-    @extend_schema(request=dict, responses={200: IngestResultSerializer})
+    @extend_schema(request=AlertmanagerPayloadSerializer, responses={200: IngestResultSerializer})
     def post(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": ["An Alertmanager webhook payload is a JSON object."]})
-        slug = request.query_params.get("company") or (request.data.get("commonLabels") or {}).get("company")
+        AlertmanagerPayloadSerializer(data=request.data).is_valid(raise_exception=True)
+        slug = request.query_params.get("company") or request.data.get("commonLabels", {}).get("company")
         if not slug:
             raise ValidationError({"company": "Name the company in ?company= or a common 'company' label."})
-        company = company_named(slug)
+        company = writable_company(request.user, slug)
         result = ingestion.ingest_alerts(ingestion.alerts_from_alertmanager(request.data, company))
         return Response(IngestResultSerializer(result).data)
 
@@ -105,7 +108,10 @@ class PagerDutyWebhookView(SignedWebhookView):
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Incidents; a data source creates or updates one by its (company, external_id)."""
+    """
+    Incidents of the caller's companies; a data source creates or updates one by its (company, external_id), and
+    reads its companies' incidents to confirm its writes.
+    """
 
     serializer_class = IncidentSerializer
     lookup_value_regex = r"\d+"
@@ -113,9 +119,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     ordering_fields = ["detected_at", "resolved_at"]
     permission_classes = [*viewsets.GenericViewSet.permission_classes, IngestPermission]
     ingest_permission = "incidents.add_incident"
+    data_source_reads = True
 
     def get_queryset(self):
-        return Incident.objects.select_related("company", "service").order_by("-detected_at", "-id")
+        incidents = in_visible_companies(Incident.objects.all(), self.request.user)
+        return incidents.select_related("company", "service").order_by("-detected_at", "-id")
 
     @extend_schema(request=IncidentInSerializer, responses={200: IncidentSerializer, 201: IncidentSerializer})
     def create(self, request):
@@ -124,7 +132,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return upserted(incident, created, IncidentSerializer)
 
     def _record_child(self, request, pk, serializer_class, record):
-        incident = get_object_or_404(Incident, pk=pk)
+        incident = get_object_or_404(in_writable_companies(Incident.objects.all(), request.user), pk=pk)
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         row, created = record(incident, **serializer.validated_data)

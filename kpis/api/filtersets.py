@@ -1,6 +1,7 @@
 import django_filters
 
 from companyos.api.filters import UtcDateTimeFilter
+from tenancy.access import visible_companies
 from tenancy.models import Company
 from kpis.choices import Dimension, ProposalStatus, Status, Visibility
 from kpis.models import KpiChangeProposal, KpiDefinition, Observation
@@ -17,10 +18,15 @@ class KpiDefinitionFilterSet(django_filters.FilterSet):
         fields = ["dimension", "visibility", "status", "owner"]
 
 
+def _callers_companies(request):
+    """The companies a filter may name: the caller's (another one is refused like an unknown slug)."""
+    return visible_companies(request.user) if request is not None else Company.objects.none()
+
+
 class ObservationFilterSet(django_filters.FilterSet):
     since = UtcDateTimeFilter(field_name="observed_at", lookup_expr="gte", help_text="Inclusive, ISO 8601.")
     until = UtcDateTimeFilter(field_name="observed_at", lookup_expr="lt", help_text="Exclusive, ISO 8601.")
-    company = django_filters.ModelChoiceFilter(queryset=Company.objects.all(), to_field_name="slug")
+    company = django_filters.ModelChoiceFilter(queryset=_callers_companies, to_field_name="slug")
     domain = django_filters.CharFilter(field_name="domain__slug", help_text="A domain slug (combine with company).")
     service = django_filters.CharFilter(field_name="service__slug", help_text="A service slug (combine with company).")
 

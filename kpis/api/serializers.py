@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from companyos.api.fields import AwareDateTimeField, NumberField, RefusesUnknownFields
 from kpis.models import KpiChangeProposal, KpiDefinition, Observation
 
 
@@ -17,8 +18,13 @@ class KpiDefinitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class KpiDefinitionChangeSerializer(serializers.ModelSerializer):
-    """A PATCH of a definition: the changed fields plus the reason recorded in history."""
+class KpiDefinitionChangeSerializer(RefusesUnknownFields, serializers.ModelSerializer):
+    """
+    A PATCH of a definition: the changed fields plus the reason recorded in history. Any other field (the owner,
+    the slug, a typo) is refused naming it, rather than ignored with a 200 that changed nothing.
+    """
+
+    unknown_field_message = "Not a field a change of a definition sets; those are {fields}."
 
     change_reason = serializers.CharField(
         write_only=True, trim_whitespace=True, help_text="Why the definition changes; recorded in its history."
@@ -91,9 +97,9 @@ class ObservationInSerializer(serializers.Serializer):
     domain = serializers.CharField(max_length=64, required=False)
     service = serializers.CharField(max_length=64, required=False)
     incident = serializers.IntegerField(required=False, min_value=1)
-    observed_at = serializers.DateTimeField()
-    value = serializers.FloatField()
-    confidence = serializers.FloatField(required=False, min_value=0, max_value=1)
+    observed_at = AwareDateTimeField()
+    value = NumberField()
+    confidence = NumberField(required=False, min_value=0, max_value=1)
 
 
 class ObservationIngestResultSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@ import datetime
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, generics, mixins, viewsets
@@ -12,14 +11,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from companyos.api.dates import moment_param
 from companyos.api.exceptions import Conflict
 from companyos.api.pagination import ObservationCursorPagination
 from companyos.api.payloads import rows_of, validated_rows
 from companyos.api.permissions import IngestPermission
 from companyos.api.renderers import CSVRenderer, stream_csv
 from incidents.models import Incident
-from tenancy.models import Company, Domain, Service
-from tenancy.services import company_named
+from tenancy.access import in_visible_companies, in_writable_companies, visible_company, writable_companies
+from tenancy.models import Domain, Service
 from kpis import observations as observation_services
 from kpis import proof, services
 from kpis.history import change_log
@@ -84,7 +84,9 @@ class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         description=(
             "Change a definition. On an active definition, changes to formula, units, direction, target, "
             "critical_threshold, targets, breach_after, dimension, weight, visibility or status become a proposal "
-            "(202, the proposal) that a KPI approver must approve; the other fields apply at once (200, the definition)."
+            "(202, the proposal) that a KPI approver must approve; so does making a draft or retired definition active, "
+            "with the score-moving fields changed along. The other fields apply at once (200, the definition). "
+            "Bounds: weight 0-100, target and critical_threshold within ±1e12, breach_after 0 to 90 days."
         ),
     )
     def partial_update(self, request, slug=None):
@@ -183,7 +185,7 @@ class KpiObservationListView(generics.ListAPIView):
         kpi = KpiDefinition.objects.visible_to(self.request.user).filter(slug=slug).first()
         if kpi is None:
             raise Http404(f"No KPI definition has the slug '{slug}'.")
-        return Observation.objects.filter(kpi=kpi).select_related("kpi", "company", "domain", "service")
+        return Observation.objects.visible_to(self.request.user).filter(kpi=kpi).select_related("kpi", "company", "domain", "service")
 
 
 class IncidentObservationListView(generics.ListAPIView):
@@ -197,7 +199,7 @@ class IncidentObservationListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        incident = get_object_or_404(Incident, pk=self.kwargs["incident_id"])
+        incident = get_object_or_404(in_visible_companies(Incident.objects.all(), self.request.user), pk=self.kwargs["incident_id"])
         return (
             Observation.objects.visible_to(self.request.user)
             .filter(incident=incident)
@@ -232,15 +234,12 @@ class KpiMetricsView(APIView):
     )
     def get(self, request):
         params = request.query_params
-        company = company_named(params.get("company_id") or params.get("company"), field="company_id")
+        company = visible_company(request.user, params.get("company_id") or params.get("company"), field="company_id")
         time_range = params.get("timeRange", "24h")
         if time_range not in proof.TIME_RANGES:
             raise ValidationError({"timeRange": f"'{time_range}' is not one of {', '.join(proof.TIME_RANGES)}."})
-        end = datetime.datetime.now(datetime.timezone.utc)
-        if params.get("until"):
-            end = parse_datetime(params["until"])
-            if end is None or end.tzinfo is None:
-                raise ValidationError({"until": "Give an ISO 8601 time with a time zone."})
+        # Every parameter is checked here, before a CSV's 200 is sent: nothing can fail once rows stream.
+        end = moment_param(params, "until") or datetime.datetime.now(datetime.timezone.utc)
         if request.accepted_renderer.format == "csv":
             rows = proof.evidence_rows(company, time_range=time_range, end=end)
             response = StreamingHttpResponse(stream_csv(proof.EVIDENCE_COLUMNS, rows), content_type="text/csv")
@@ -250,14 +249,20 @@ class KpiMetricsView(APIView):
         return Response(proof.kpi_metrics(company, time_range=time_range, end=end, visible_slugs=list(visible)))
 
 
-def _resolve_scopes(rows):
-    """Company, domain and service slugs of validated rows as ids; unknown ones refused naming the row."""
-    company_ids = dict(Company.objects.filter(slug__in={row["company"] for row in rows if "company" in row}).values_list("slug", "pk"))
+def _resolve_scopes(rows, user):
+    """
+    Company, domain and service slugs of validated rows as ids, within the companies `user` writes into; an unknown
+    one, a service outside the row's domain, or an incident of another company than the row's, is refused naming
+    the row and field.
+    """
+    companies = writable_companies(user).filter(slug__in={row["company"] for row in rows if "company" in row})
+    company_ids = dict(companies.values_list("slug", "pk"))
     domain_ids = {(company, slug): pk for pk, company, slug in Domain.objects.filter(company__in=company_ids.values()).values_list("pk", "company_id", "slug")}
-    service_ids = {
-        (company, slug): pk
-        for pk, company, slug in Service.objects.filter(domain__company__in=company_ids.values()).values_list("pk", "domain__company_id", "slug")
-    }
+    services = list(Service.objects.filter(domain__company__in=company_ids.values()).values_list("pk", "domain__company_id", "slug", "domain_id"))
+    service_ids = {(company, slug): pk for pk, company, slug, _ in services}
+    service_domains = {pk: domain for pk, _, _, domain in services}
+    incidents = Incident.objects.filter(pk__in={row["incident"] for row in rows if "incident" in row})
+    incident_companies = dict(in_writable_companies(incidents, user).values_list("pk", "company_id"))
     resolved = []
     for index, row in enumerate(rows):
         row = dict(row)
@@ -271,8 +276,15 @@ def _resolve_scopes(rows):
                     row[field] = ids.get((company, slug))
                     if row[field] is None:
                         raise ValidationError({index: {field: f"'{rows[index]['company']}' has no {field} '{slug}'."}})
+            if "domain" in row and "service" in row and service_domains[row["service"]] != row["domain"]:
+                raise ValidationError({index: {"service": f"The domain '{rows[index]['domain']}' has no service '{rows[index]['service']}'."}})
         elif "domain" in row or "service" in row:
             raise ValidationError({index: {"company": "A domain or service is named within a company."}})
+        if "incident" in row:
+            owner = incident_companies.get(row["incident"])
+            if owner is None or owner != row.get("company", owner):
+                who = f"'{rows[index]['company']}' has" if "company" in row else "There is"
+                raise ValidationError({index: {"incident": f"{who} no incident {row['incident']}."}})
         resolved.append(row)
     return resolved
 
@@ -290,7 +302,7 @@ class ObservationIngestView(APIView):
     def post(self, request):
         rows = validated_rows(ObservationInSerializer, rows_of(request))
         try:
-            created = observation_services.record_observations(_resolve_scopes(rows), run=f"api:{request.user.username}")
+            created = observation_services.record_observations(_resolve_scopes(rows, request.user), run=f"api:{request.user.username}")
         except observation_services.DuplicateObservation as duplicate:
             raise Conflict(duplicate.messages[0]) from duplicate
         return Response({"created": created}, status=201)

@@ -22,11 +22,13 @@ from .registry import (
     RowsSQL,
     UnknownCalculator,
     calculator,
+    computed_from,
     evidence,
     get_calculator,
 )
 
 __all__ = [
     "CALCULATORS", "DAY", "DAYS_PER_STATEMENT", "EVIDENCE", "INCIDENT", "ONE_DAY", "ROLLING_WINDOW", "ROW_COLUMNS",
-    "Calculator", "Evidence", "Period", "RowsSQL", "UnknownCalculator", "calculator", "evidence", "get_calculator",
+    "Calculator", "Evidence", "Period", "RowsSQL", "UnknownCalculator", "calculator", "computed_from", "evidence",
+    "get_calculator",
 ]

@@ -6,6 +6,7 @@ import datetime
 
 from django.db.models import (
     Avg,
+    Case,
     Count,
     DateTimeField,
     Exists,
@@ -18,6 +19,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce, TruncDay
 from django.utils import timezone
@@ -33,7 +35,7 @@ from incidents.models import (
     SurveyResponse,
 )
 
-from .registry import DAY, INCIDENT, ROLLING_WINDOW, Period, calculator, evidence
+from .registry import DAY, INCIDENT, ROLLING_WINDOW, Period, calculator, computed_from, evidence
 from .toolkit import (
     DailyTotals,
     MinutesBetween,
@@ -47,6 +49,13 @@ from .toolkit import (
     one_row,
     percent,
     ratio,
+)
+
+computed_from(
+    __name__,
+    "incidents and alerts: send incidents to /api/incidents/ (their phases, milestones and survey responses to "
+    "/api/incidents/{id}/...), alerts to /api/alerts/ or /api/webhooks/alertmanager/, runbook runs to "
+    "/api/runbook-executions/",
 )
 
 # --- Per-incident KPIs ----------------------------------------------------------------------------
@@ -175,7 +184,9 @@ RESOLVED_INCIDENTS = DailyTotals(
 def noise_window(start, end, company_id=None, *, each_day=False):
     """
     Per company with alerts issued in [start, end) (and per UTC day, `each_day`): `raw_alerts`, `incidents_created`
-    (distinct incidents made by correlation from those alerts) and `noise_reduction_pct`.
+    (distinct incidents made by correlation from those alerts), `uncorrelated_alerts` and `noise_reduction_pct`,
+    which is NULL while any of the alerts awaits correlation: its incident is not made yet, and counting it as
+    none would report up to 100 % from unprocessed input.
     """
     alerts = Alert.objects.filter(issued_at__gte=start, issued_at__lt=end).filter(indexed_company_filter(company_id))
     # A join, not a probe per alert: PostgreSQL hashes the incidents once for a long period (a backfill, the 30
@@ -184,7 +195,12 @@ def noise_window(start, end, company_id=None, *, each_day=False):
     return grouped.annotate(
         raw_alerts=Count("id"),
         incidents_created=Count("incident", distinct=True, filter=Q(incident__correlation_key__gt="")),
-        noise_reduction_pct=Value(100.0) - percent(F("incidents_created"), F("raw_alerts")),
+        uncorrelated_alerts=Count("id", filter=Q(incident__isnull=True)),
+        noise_reduction_pct=Case(
+            When(uncorrelated_alerts=0, then=Value(100.0) - percent(F("incidents_created"), F("raw_alerts"))),
+            default=None,
+            output_field=FloatField(),
+        ),
     )
 
 
@@ -210,7 +226,7 @@ def p1_incident_count_rows(period, company_id=None):
     return DETECTED_INCIDENTS.day_rows(period, company_id, value="p1_incidents")
 
 
-@calculator("noise-reduction", grain=DAY, many_days=True)
+@calculator("noise-reduction", grain=DAY, many_days=True, reads_correlation=True)
 def noise_reduction_rows(period, company_id=None):
     """(1 - incidents created by correlation from the day's alerts / alerts issued that day) * 100."""
     days = noise_window(period.start, period.end, company_id, each_day=True)

@@ -72,13 +72,15 @@ class Calculator:
     """
     A registered formula: `rows(period, company_id)` returns the observation rows of `slug`, as a queryset or as
     RowsSQL. A DAY calculator is given one day at a time, or with `many_days` a run of up to DAYS_PER_STATEMENT days
-    that it computes in one statement.
+    that it computes in one statement. `reads_correlation`: it counts what alert correlation made, so a day with
+    alerts not yet correlated has no value (the calculator's own rule), and a backfill correlates first.
     """
 
     slug: str
     grain: str
     rows: Callable[[Period, int | None], QuerySet | RowsSQL]
     many_days: bool = False
+    reads_correlation: bool = False
 
     def periods(self, period):
         """The chunks one computation of `period` is split into: the whole period, days, or runs of days."""
@@ -94,8 +96,21 @@ class Calculator:
         """The SELECT of the rows of `period` and its parameters."""
         return as_sql(self.rows(period, company_id))
 
+    @property
+    def inputs(self):
+        """What the KPI is computed from and where a data source sends that (`computed_from` of its module)."""
+        return INPUTS.get(self.rows.__module__, "the data its calculator reads")
+
 
 CALCULATORS: dict[str, Calculator] = {}
+
+# Per calculators module (its __name__): what its KPIs are computed from, and where that is sent.
+INPUTS: dict[str, str] = {}
+
+
+def computed_from(module, inputs):
+    """Record that the KPIs the calculators module `module` registers are computed from `inputs` (text for people)."""
+    INPUTS[module] = inputs
 
 
 @dataclass(frozen=True)
@@ -118,15 +133,17 @@ class UnknownCalculator(LookupError):
     """The slug has no calculator: it is unknown or ingest-only."""
 
 
-def calculator(slug, *, grain, many_days=False):
-    """Register the decorated function as the calculator of `slug` (see Calculator for `many_days`)."""
+def calculator(slug, *, grain, many_days=False, reads_correlation=False):
+    """Register the decorated function as the calculator of `slug` (see Calculator for the options)."""
     if grain not in GRAINS:
         raise ValueError(f"Unknown grain '{grain}' for '{slug}'; use one of {', '.join(GRAINS)}.")
 
     def register(function):
         if slug in CALCULATORS:
             raise ValueError(f"The KPI '{slug}' already has a calculator.")
-        CALCULATORS[slug] = Calculator(slug=slug, grain=grain, rows=function, many_days=many_days)
+        CALCULATORS[slug] = Calculator(
+            slug=slug, grain=grain, rows=function, many_days=many_days, reads_correlation=reads_correlation
+        )
         return function
 
     return register

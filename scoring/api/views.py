@@ -1,13 +1,13 @@
 import datetime
 
-from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenancy.services import company_named
+from companyos.api.dates import day_param
+from tenancy.access import visible_company
 from scoring import scorecards
 
 COMPANY = OpenApiParameter("company", str, required=True, description="The company's slug, e.g. comp-acme.")
@@ -16,18 +16,9 @@ SCOPE = OpenApiParameter("scope", str, description='"company" (default), "<domai
 MAX_SERIES_DAYS = 731
 
 
-def _company(params):
-    return company_named(params.get("company"))
-
-
-def _date(params, name):
-    value = params.get(name)
-    if not value:
-        return None
-    day = parse_date(value)
-    if day is None:
-        raise ValidationError({name: f"'{value}' is not a date (YYYY-MM-DD)."})
-    return day
+def _company(request):
+    """The company the request names, if the caller may read it (404 otherwise, as for an unknown one)."""
+    return visible_company(request.user, request.query_params.get("company"))
 
 
 class ScorecardView(APIView):
@@ -44,10 +35,10 @@ class ScorecardView(APIView):
         if persona not in scorecards.PERSONAS:
             raise NotFound(f"There is no '{persona}' scorecard; use one of {', '.join(scorecards.PERSONAS)}.")
         params = request.query_params
-        company = _company(params)
+        company = _company(request)
         domain, service = scorecards.resolve_scope(company, params.get("scope"))
         snapshots = scorecards.snapshots_of(company, domain, service).select_related("company", "domain", "service")
-        day = _date(params, "date")
+        day = day_param(params, "date")
         snapshot = (snapshots.filter(day=day) if day else snapshots.order_by("-day")).first()
         if snapshot is None:
             raise NotFound(f"No scores are computed for '{company.slug}' {params.get('scope') or 'company'}"
@@ -71,10 +62,10 @@ class ScoreSeriesView(APIView):
     )
     def get(self, request):
         params = request.query_params
-        company = _company(params)
+        company = _company(request)
         domain, service = scorecards.resolve_scope(company, params.get("scope"))
-        until = _date(params, "until") or datetime.date.today()
-        since = _date(params, "since") or until - datetime.timedelta(days=89)
+        until = day_param(params, "until") or datetime.date.today()
+        since = day_param(params, "since") or until - datetime.timedelta(days=89)
         if since > until:
             raise ValidationError({"since": f"{since} is after until ({until})."})
         if (until - since).days >= MAX_SERIES_DAYS:
@@ -85,5 +76,5 @@ class ScoreSeriesView(APIView):
             "scope": params.get("scope") or "company",
             "since": since.isoformat(),
             "until": until.isoformat(),
-            "series": scorecards.score_series(snapshots),
+            "series": scorecards.score_series(snapshots, scorecards.visible_slugs(request.user)),
         })

@@ -1,13 +1,16 @@
+import datetime
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.views import APIView
 
+from companyos.api.dates import read_moment
 from companyos.api.permissions import IngestPermission
 from connectors.api.uploads import RawBodyParser, received_response, uploaded_content
 from security import services
-from security.scanners import parse_time
+from tenancy.access import writable_company
 
 from .serializers import ScanReceivedSerializer
 
@@ -63,7 +66,8 @@ class ScanUploadView(APIView):
         content = uploaded_content(request)
         # A multipart upload may name the service in its form fields too.
         fields = request.query_params if isinstance(request.data, bytes) else {**request.query_params.dict(), **request.data.dict()}
-        service = services.service_named(fields.get("company"), fields.get("service"))
+        company = writable_company(request.user, fields.get("company"))
+        service = services.service_named(company, fields.get("service"))
         received = services.apply_report(
             service, self.scanner, content, scanned_at=_scanned_at(fields.get("scanned_at")), user=request.user
         )
@@ -71,9 +75,10 @@ class ScanUploadView(APIView):
 
 
 def _scanned_at(value):
+    """The `scanned_at` parameter as a UTC time (companyos.api.dates: with its offset, within the supported years)."""
     if not value:
         return None
-    moment = parse_time(value)
-    if moment is None:
-        raise ValidationError({"scanned_at": ["Give an ISO 8601 time with a time zone, e.g. 2024-01-15T10:00:00Z."]})
-    return moment
+    try:
+        return read_moment(value).astimezone(datetime.timezone.utc)
+    except ValueError as error:
+        raise ValidationError({"scanned_at": [str(error)]}) from None

@@ -26,6 +26,7 @@ def migrate(targets):
 
 
 # serialized_rollback: the flush after this test leaves the seeded rows for the transactional tests after it.
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_database_from_before_the_moves_keeps_its_companies_services_chunks_and_their_permissions():
     latest = MigrationExecutor(connection).loader.graph.leaf_nodes()

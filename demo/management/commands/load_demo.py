@@ -4,14 +4,18 @@ import datetime
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from demo.companies import company_identities
+from demo.owners import assign_demo_owners
 from demo.period import demo_period
+from demo.users import seed_demo_users
 
 
 class Command(BaseCommand):
     help = (
         "Load the demo end to end, as `make run` does: the KPI catalogue, demo incident data, every "
-        "connector's payloads (Prometheus, PagerDuty, GitHub, scanners, finance and product imports), correlation, "
-        "a backfill of every computed KPI and the scores of every demo day. Safe to run again."
+        "connector's payloads (Prometheus, PagerDuty, GitHub, scanners, finance and product imports), the demo users "
+        "and their companies, a KPI owner per owner role, correlation, a backfill of every computed KPI and the "
+        "scores of every demo day. Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -27,6 +31,10 @@ class Command(BaseCommand):
             "seed_demo", companies=companies, incidents=incidents, alerts=alerts, days=days, seed=seed, stdout=self.stdout
         )
         call_command("seed_demo_sources", companies=companies, days=days, seed=seed, stdout=self.stdout)
+        users = seed_demo_users([slug for slug, _ in company_identities(companies)])
+        self.stdout.write(f"Demo users (no password; set one in the admin): {', '.join(users)}.")
+        owners = assign_demo_owners([slug for slug, _ in company_identities(companies)])
+        self.stdout.write(f"Demo KPI owners, one per owner role, own its definitions: {', '.join(owners)}.")
         call_command("correlate_alerts", stdout=self.stdout)
         # The demo period only: imports reach further back so that rolling and yearly KPIs have a value on day one.
         start, end = (moment.date() for moment in demo_period(days))

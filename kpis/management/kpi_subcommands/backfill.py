@@ -2,6 +2,9 @@
 
 The period is on observed_at, half-open [--since, --until): by default the 90 days before today (UTC).
 Rows ingested through the API or the demo loader are never touched. Running it twice gives identical rows.
+Before a KPI that counts what alert correlation made (noise reduction), the alerts issued before --until are
+correlated as the nightly run does (the company's, or every company's that is correlated automatically); days
+that still have alerts awaiting correlation get no value, and the output lists them.
 """
 import datetime
 import sys
@@ -11,10 +14,11 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from incidents.services import correlate_alerts
 from tenancy.models import Company
 from kpis.calculators import CALCULATORS, Period, UnknownCalculator, get_calculator
 from kpis.choices import ObservationSource
-from kpis.observations import as_utc_datetime, compute_observations, definition_for
+from kpis.observations import as_utc_datetime, compute_observations, days_awaiting_correlation, definition_for
 
 DEFAULT_DAYS = 90
 
@@ -40,6 +44,7 @@ def handle(command, *, kpi, all, since, until, company, **options):
     run = f"backfill-{timezone.now():%Y%m%dT%H%M%S.%fZ}"
     chunks = sum(len(calc.periods(period)) for calc in calculators)
     scope = f" for {company_obj.slug}" if company_obj else ""
+    awaiting = _correlate_first(command, calculators, period, company_obj)
     # The bar goes to the terminal only; what was written goes to stdout for logs and scripts.
     with tqdm(total=chunks, unit="chunk", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
         for calc in calculators:
@@ -58,7 +63,28 @@ def handle(command, *, kpi, all, since, until, company, **options):
                     f"{calc.slug}: wrote {result.written}, removed {result.removed} stale "
                     f"observations from {since} to {until}{scope}."
                 )
+                if calc.reads_correlation and awaiting:
+                    command.stdout.write(
+                        f"{calc.slug}: no value for {_days_listed(awaiting)}: alerts await correlation there "
+                        "(`correlate_alerts --company SLUG`, then backfill again)."
+                    )
     command.stdout.write(f"Backfill {run} done.")
+
+
+def _correlate_first(command, calculators, period, company):
+    """
+    Correlate the alerts issued before the period's end when a calculator counts correlation's work, as the nightly
+    run does; return the company days of the period still awaiting it ({company slug: [days]}).
+    """
+    if not any(calc.reads_correlation for calc in calculators):
+        return {}
+    created = correlate_alerts(company=company, until=period.end)
+    command.stdout.write(f"Correlated the pending alerts before {period.end:%Y-%m-%d}: {created} new incident(s).")
+    return days_awaiting_correlation(since=period.start, until=period.end, company=company)
+
+
+def _days_listed(awaiting):
+    return "; ".join(f"{slug} on {', '.join(day.isoformat() for day in days)}" for slug, days in awaiting.items())
 
 
 def _company(slug):

@@ -8,8 +8,11 @@ from django.utils import timezone
 from tenancy.models import Company
 from kpis.models import Observation
 from scoring.breaches import evaluate_breaches
+from scoring.choices import ScopeLevel
 from scoring.models import SCORED_DIMENSIONS
-from scoring.services import compare_with_now, compute_snapshots
+from scoring.services import compare_with_now, day_bounds, store_day_snapshots
+from scoring.snapshot_history import pruned_inputs, replacement_reasons
+from scoring.versions import definitions_in_force
 
 
 def _day(text):
@@ -23,11 +26,16 @@ def _number(score):
     return "-" if score is None else f"{score:.1f}"
 
 
+def _company_level(snapshots):
+    return next((snapshot for snapshot in snapshots if snapshot.level == ScopeLevel.COMPANY), None)
+
+
 class Command(BaseCommand):
     help = (
         "Recompute the score snapshots of --date (through --until) with the definitions and weights in force on "
-        "each day, and evaluate those days' breaches, as the nightly run does; --as-of-now compares them with "
-        "today's definitions instead, storing nothing."
+        "each day, and evaluate those days' breaches, as the nightly run does, saying per company what each day "
+        "replaced and why; a day whose raw observations retention pruned keeps its stored snapshots. --as-of-now "
+        "compares them with today's definitions instead, storing nothing."
     )
 
     def add_arguments(self, parser):
@@ -65,18 +73,47 @@ class Command(BaseCommand):
             if as_of_now:
                 self._print_comparison(day, scope)
             else:
-                snapshots = compute_snapshots(day, company=scope)
-                opened = sum(
-                    len(evaluate_breaches(day, company=each))
-                    for each in ([scope] if scope else Company.objects.order_by("id"))
-                )
-                self.stdout.write(f"{day}: {len(snapshots)} snapshots, {opened} breaches open or closed")
+                self._store(day, scope)
             day += datetime.timedelta(days=1)
+
+    def _store(self, day, company):
+        """Store the day's snapshots per company, saying what each replaced and why, then evaluate its breaches."""
+        touched = 0
+        for stored in store_day_snapshots(day, company=company):
+            where = f"{day} {stored.company.slug}"
+            if stored.kept_because:
+                kept = _company_level(stored.snapshots)
+                what = f"kept the stored snapshots (composite {_number(kept.composite)})" if kept else "stored no snapshots"
+                self.stdout.write(f"{where}: not recomputed, {what}: {stored.kept_because}")
+                continue
+            new = _company_level(stored.snapshots)
+            old = _company_level(stored.replaced)
+            if old is None:
+                self.stdout.write(f"{where}: stored {len(stored.snapshots)} snapshots, composite {_number(new.composite)}")
+            else:
+                self.stdout.write(
+                    f"{where}: replaced {len(stored.replaced)} snapshots, composite {_number(old.composite)} -> "
+                    f"{_number(new.composite)} ({replacement_reasons(old, new)})"
+                )
+            touched += len(evaluate_breaches(day, company=stored.company))
+        self.stdout.write(f"{day}: {touched} breaches open or closed")
 
     def _print_comparison(self, day, company):
         dimensions = [dimension.value for dimension in SCORED_DIMENSIONS]
         self.stdout.write("  ".join(["day", "scope", "stored", "as-of-now", *dimensions]))
-        for stored, current in compare_with_now(day, company=company):
+        rows = compare_with_now(day, company=company)
+        start, end = day_bounds(day)
+        versions = definitions_in_force(timezone.now())
+        # A figure computed from what retention left of a day is not shown at all.
+        pruned = {}
+        for _, current in rows:
+            if current.level == ScopeLevel.COMPANY:
+                pruned[current.company_id] = pruned_inputs(current.company, day, start, end, current, versions)
+                if pruned[current.company_id]:
+                    self.stdout.write(f"{day} {current.company.slug}: no as-of-now scores: {pruned[current.company_id]}")
+        for stored, current in rows:
+            if pruned[current.company_id]:
+                continue
             cells = [
                 f"{_number(stored.dimensions[name]['score']) if stored else '-'}->{_number(current.dimensions[name]['score'])}"
                 for name in dimensions
