@@ -375,7 +375,40 @@ class ReviewReminder(models.Model):
         return f"{self.recipient} reminded on {self.sent_on:%Y-%m-%d}"
 
 
-class KpiChangeProposal(models.Model):
+class ChangeProposal(models.Model):
+    """
+    What every change-control proposal records (a definition's, the dimension weights'): who proposed what and why,
+    against which version, and once decided who decided, when, why and which version the approval wrote.
+    `changes` is {field: {"old": value, "new": value}} in JSON.
+    """
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="%(class)ss")
+    reason = models.TextField()
+    changes = models.JSONField(encoder=DjangoJSONEncoder)
+    base_history_id = models.PositiveBigIntegerField(help_text="The version the proposal was made against.")
+    status = models.CharField(max_length=8, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="%(class)s_decisions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="On approval, when the change came into force.")
+    decision_comment = models.TextField(blank=True)
+    applied_history_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="The version the approval wrote.")
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ProposalStatus.OPEN, decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status=ProposalStatus.OPEN) & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="%(app_label)s_%(class)s_decided_when_closed",
+                violation_error_message="An open proposal has no decision; an approved or rejected one has who and when.",
+            ),
+        ]
+
+
+class KpiChangeProposal(ChangeProposal):
     """
     A change to an active definition's score-moving fields (FIELDS_NEEDING_APPROVAL): recorded, not in force.
 
@@ -386,21 +419,7 @@ class KpiChangeProposal(models.Model):
     """
 
     kpi = models.ForeignKey(KpiDefinition, on_delete=models.PROTECT, related_name="proposals")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kpi_proposals")
-    reason = models.TextField()
-    changes = models.JSONField(encoder=DjangoJSONEncoder)
-    base_history_id = models.PositiveBigIntegerField(help_text="The version of the definition the proposal was made against.")
-    status = models.CharField(max_length=8, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="kpi_proposal_decisions"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True, help_text="On approval, when the change came into force.")
-    decision_comment = models.TextField(blank=True)
     emergency_reason = models.TextField(blank=True, help_text="Why a superuser approved their own proposal.")
-    applied_history_id = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="The version of the definition the approval wrote."
-    )
 
     objects = KpiChangeProposalQuerySet.as_manager()
 
@@ -414,12 +433,7 @@ class KpiChangeProposal(models.Model):
                 name="%(app_label)s_%(class)s_one_open_per_kpi",
                 violation_error_message="This definition already has an open proposal; approve or reject it first.",
             ),
-            models.CheckConstraint(
-                condition=Q(status=ProposalStatus.OPEN, decided_at__isnull=True, decided_by__isnull=True)
-                | (~Q(status=ProposalStatus.OPEN) & Q(decided_at__isnull=False, decided_by__isnull=False)),
-                name="%(app_label)s_%(class)s_decided_when_closed",
-                violation_error_message="An open proposal has no decision; an approved or rejected one has who and when.",
-            ),
+            *ChangeProposal.Meta.constraints,
         ]
 
     def __str__(self):

@@ -227,7 +227,7 @@ def approve_proposal(proposal, *, approver, comment, emergency_reason=""):
     proposal only with an `emergency_reason`, which is recorded for auditors. Refuses a decided proposal and
     one whose fields changed since it was made.
     """
-    proposal, comment = _open_for_decision(proposal, approver, comment)
+    proposal, comment = open_for_decision(proposal, approver, comment)
     emergency_reason = (emergency_reason or "").strip()
     own = proposal.author_id == approver.pk
     if own and not approver.is_superuser:
@@ -254,7 +254,7 @@ def approve_proposal(proposal, *, approver, comment, emergency_reason=""):
 @transaction.atomic
 def reject_proposal(proposal, *, approver, comment):
     """Close `proposal` without changing the definition; `approver` is a KPI approver (or superuser) other than the author."""
-    proposal, comment = _open_for_decision(proposal, approver, comment)
+    proposal, comment = open_for_decision(proposal, approver, comment)
     if proposal.author_id == approver.pk:
         raise PermissionDenied(f"Proposal #{proposal.pk} is your own; another KPI approver must reject it.")
     proposal.status = ProposalStatus.REJECTED
@@ -264,19 +264,23 @@ def reject_proposal(proposal, *, approver, comment):
     return proposal
 
 
-def _open_for_decision(proposal, user, comment):
-    """The proposal, locked, after checking that `user` may decide it, that it is open and that a comment is given."""
+def open_for_decision(proposal, user, comment, *, label=None):
+    """
+    `proposal` (a definition's or the weights') locked, once `user` may decide proposals, a comment is given and it
+    is still open; `label` names it in the refusal ("Proposal #N" by default).
+    """
     if not may_decide_proposals(user):
         raise PermissionDenied("Only members of KPI approvers (or a superuser) approve or reject proposals.")
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": "A comment on the decision is required."})
-    proposal = KpiChangeProposal.objects.select_for_update().get(pk=proposal.pk)
+    proposal = type(proposal).objects.select_for_update().select_related("author").get(pk=proposal.pk)
     if proposal.status != ProposalStatus.OPEN:
+        label = label or f"Proposal #{proposal.pk}"
         raise ProposalConflict(
             {
                 "proposal": (
-                    f"Proposal #{proposal.pk} was already {proposal.status} by {proposal.decided_by.get_username()} "
+                    f"{label} was already {proposal.status} by {proposal.decided_by.get_username()} "
                     f"on {proposal.decided_at:%Y-%m-%d %H:%M %Z}; it cannot be decided again."
                 )
             }

@@ -1,17 +1,15 @@
 """Dimension weights, stored score snapshots, breaches and the rollups that outlive raw observations."""
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from kpis.choices import Dimension, ProposalStatus
+from kpis.models import ChangeProposal
 
 from .bands import HealthBand
 from .choices import RollupBucket, ScopeLevel
@@ -84,27 +82,12 @@ class DimensionWeights(models.Model):
         return {dimension.value: float(getattr(self, dimension.value)) for dimension in SCORED_DIMENSIONS}
 
 
-class DimensionWeightsProposal(models.Model):
+class DimensionWeightsProposal(ChangeProposal):
     """
     A change to the dimension weights, recorded and not in force until a KPI approver other than its author
     approves it; approval applies `changes` as one history row of the weights (`applied_history_id`), rejection
     changes nothing. At most one proposal is open. `changes` is {dimension: {"old": "25.00", "new": "30.00"}}.
     """
-
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="weights_proposals")
-    reason = models.TextField()
-    changes = models.JSONField(encoder=DjangoJSONEncoder)
-    base_history_id = models.PositiveBigIntegerField(help_text="The version of the weights the proposal was made against.")
-    status = models.CharField(max_length=8, choices=ProposalStatus.choices, default=ProposalStatus.OPEN)
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="weights_proposal_decisions"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True, help_text="On approval, when the weights came into force.")
-    decision_comment = models.TextField(blank=True)
-    applied_history_id = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="The version of the weights the approval wrote."
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -116,12 +99,7 @@ class DimensionWeightsProposal(models.Model):
                 name="%(app_label)s_%(class)s_one_open",
                 violation_error_message="A weights proposal is open already; approve or reject it first.",
             ),
-            models.CheckConstraint(
-                condition=Q(status=ProposalStatus.OPEN, decided_at__isnull=True, decided_by__isnull=True)
-                | (~Q(status=ProposalStatus.OPEN) & Q(decided_at__isnull=False, decided_by__isnull=False)),
-                name="%(app_label)s_%(class)s_decided_when_closed",
-                violation_error_message="An open proposal has no decision; an approved or rejected one has who and when.",
-            ),
+            *ChangeProposal.Meta.constraints,
         ]
 
     def __str__(self):

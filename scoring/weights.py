@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from companyos.change_control import apply_changes, require_reason
 from kpis.choices import ProposalStatus
-from kpis.permissions import may_decide_proposals
-from kpis.services import ProposalConflict
+from kpis.services import ProposalConflict, open_for_decision
 
 from .models import SCORED_DIMENSIONS, WEIGHTS_TOTAL, DimensionWeights, DimensionWeightsProposal
 
@@ -157,24 +156,10 @@ def reject_weights_proposal(proposal, *, approver, comment):
 
 
 def _open_for_decision(proposal, user, comment, decision):
-    """The proposal, locked, once `user` may decide it (an approver, not its author), it is open and a comment is given."""
-    if not may_decide_proposals(user):
-        raise PermissionDenied("Only members of KPI approvers (or a superuser) approve or reject weights proposals.")
-    comment = (comment or "").strip()
-    if not comment:
-        raise ValidationError({"comment": "A comment on the decision is required."})
-    proposal = DimensionWeightsProposal.objects.select_for_update().select_related("author").get(pk=proposal.pk)
+    """The proposal, locked, once it may be decided (kpis.services.open_for_decision) by `user`, who is not its author."""
+    proposal, comment = open_for_decision(proposal, user, comment, label=f"Weights proposal #{proposal.pk}")
     if proposal.author_id == user.pk:
         raise PermissionDenied(f"Weights proposal #{proposal.pk} is your own; another KPI approver must {decision} it.")
-    if proposal.status != ProposalStatus.OPEN:
-        raise ProposalConflict(
-            {
-                "proposal": (
-                    f"Weights proposal #{proposal.pk} was already {proposal.status} by {proposal.decided_by.get_username()} "
-                    f"on {proposal.decided_at:%Y-%m-%d %H:%M %Z}; it cannot be decided again."
-                )
-            }
-        )
     return proposal, comment
 
 

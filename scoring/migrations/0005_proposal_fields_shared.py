@@ -1,0 +1,41 @@
+"""The proposal fields come from one abstract model (kpis.models.ChangeProposal): related names and help texts only."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('scoring', '0004_breach_current_value_and_weights_proposals'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name='dimensionweightsproposal',
+            name='applied_history_id',
+            field=models.PositiveBigIntegerField(blank=True, help_text='The version the approval wrote.', null=True),
+        ),
+        migrations.AlterField(
+            model_name='dimensionweightsproposal',
+            name='author',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='%(class)ss', to=settings.AUTH_USER_MODEL),
+        ),
+        migrations.AlterField(
+            model_name='dimensionweightsproposal',
+            name='base_history_id',
+            field=models.PositiveBigIntegerField(help_text='The version the proposal was made against.'),
+        ),
+        migrations.AlterField(
+            model_name='dimensionweightsproposal',
+            name='decided_at',
+            field=models.DateTimeField(blank=True, help_text='On approval, when the change came into force.', null=True),
+        ),
+        migrations.AlterField(
+            model_name='dimensionweightsproposal',
+            name='decided_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='%(class)s_decisions', to=settings.AUTH_USER_MODEL),
+        ),
+    ]
