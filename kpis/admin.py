@@ -6,7 +6,6 @@ definitions they own (never the owner); auditors and everyone else without the p
 On an active definition, a save or revert that changes a score-moving field becomes a proposal; KPI approvers
 approve or reject pending proposals from their list. History rows are read-only for everyone.
 """
-import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -74,24 +73,6 @@ class ProposalDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
         help_text="Only for a superuser approving their own proposal; recorded and listed for auditors.",
     )
-
-
-def proposal_diff(proposal):
-    """The proposal's changes as an HTML list of field: old -> new."""
-    return format_html(
-        "<ul>{}</ul>",
-        format_html_join(
-            "",
-            "<li><strong>{}</strong>: {} &rarr; {}</li>",
-            ((name, _shown(change["old"]), _shown(change["new"])) for name, change in proposal.changes.items()),
-        ),
-    )
-
-
-def _shown(value):
-    if value is None:
-        return "(empty)"
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
 
 
 class MarkReviewedForm(forms.Form):
@@ -405,15 +386,6 @@ class KpiChangeProposalAdmin(ProposalDecisionActions, ReadOnlyAdmin):
         "decision_comment", "emergency_reason", "applied_history_id",
     ]
     readonly_fields = fields
-    actions = ["approve", "reject"]
-
-    @admin.display(description="Proposal", ordering="pk")
-    def number(self, proposal):
-        return f"#{proposal.pk}"
-
-    @admin.display(description="Changes (old → new)")
-    def diff(self, proposal):
-        return proposal_diff(proposal)
 
     @admin.display(boolean=True, description="Emergency self-approval")
     def emergency_self_approval(self, proposal):

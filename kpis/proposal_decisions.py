@@ -1,24 +1,54 @@
 """The admin's approve and reject actions of a proposals list: the definitions' proposals and the weights'."""
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from .choices import ProposalStatus
 
 
+def proposal_diff(proposal):
+    """The proposal's changes as an HTML list of field: old -> new."""
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            "<li><strong>{}</strong>: {} &rarr; {}</li>",
+            ((name, _shown(change["old"]), _shown(change["new"])) for name, change in proposal.changes.items()),
+        ),
+    )
+
+
+def _shown(value):
+    if value is None:
+        return "(empty)"
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
 class ProposalDecisionActions:
     """
-    Approve and reject as admin actions: one page lists the selected open proposals with their diffs and asks for
-    the decision's comment, then each is decided through the app's service. A subclass sets `decision_form`,
-    `approve_effect` and `reject_effect` (what the page says each does) and implements `label(proposal)`,
-    `diff(proposal)` and `decide(proposal, decision, user, cleaned_data)`.
+    A proposals list's number and diff columns, and approve and reject as admin actions: one page lists the selected
+    open proposals with their diffs and asks for the decision's comment, then each is decided through the app's
+    service. A subclass sets `decision_form`, `approve_effect` and `reject_effect` (what the page says each does) and
+    implements `label(proposal)` and `decide(proposal, decision, user, cleaned_data)`.
     """
 
     decision_form = None
     approve_effect = ""
     reject_effect = ""
+    actions = ["approve", "reject"]
+
+    @admin.display(description="Proposal", ordering="pk")
+    def number(self, proposal):
+        return f"#{proposal.pk}"
+
+    @admin.display(description="Changes (old → new)")
+    def diff(self, proposal):
+        return proposal_diff(proposal)
 
     @admin.action(description="Approve selected proposals", permissions=["decide"])
     def approve(self, request, queryset):

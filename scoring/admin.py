@@ -9,7 +9,7 @@ from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from companyos.admin import ReadOnlyAdmin, change_reason_field
-from kpis.admin import ProposalStatusFilter, proposal_diff
+from kpis.admin import ProposalStatusFilter
 from kpis.permissions import may_decide_proposals
 from kpis.proposal_decisions import ProposalDecisionActions
 from tenancy.admin_scoping import CompanyScopedAdmin
@@ -97,15 +97,6 @@ class DimensionWeightsProposalAdmin(ProposalDecisionActions, ReadOnlyAdmin):
         "decision_comment", "applied_history_id",
     ]
     readonly_fields = fields
-    actions = ["approve", "reject"]
-
-    @admin.display(description="Proposal", ordering="pk")
-    def number(self, proposal):
-        return f"#{proposal.pk}"
-
-    @admin.display(description="Changes (old → new)")
-    def diff(self, proposal):
-        return proposal_diff(proposal)
 
     def has_decide_permission(self, request):
         return request.user.has_perm("scoring.change_dimensionweightsproposal") and may_decide_proposals(request.user)

@@ -155,13 +155,7 @@ def overview(user, scope, day=None):
     snapshot = snapshot_on(scope, day)
     if snapshot is None:
         return page
-    trend = list(
-        scope.snapshots()
-        .filter(day__gt=snapshot.day - datetime.timedelta(days=TREND_DAYS), day__lte=snapshot.day)
-        .order_by("day")
-        .values("day", "composite", "dimensions")
-    )
-    earlier = scope.snapshots().filter(day=snapshot.day - ARROW_LOOKBACK).values_list("kpis", flat=True).first() or {}
+    trend, earlier = _trend_and_earlier(scope, snapshot)
     days = [row["day"] for row in trend]
     page.update({
         "snapshot": snapshot,
@@ -180,6 +174,18 @@ def overview(user, scope, day=None):
     return page
 
 
+def _trend_and_earlier(scope, snapshot):
+    """The scope's days up to the snapshot's (TREND_DAYS of them) and its KPIs of ARROW_LOOKBACK before, for the arrows."""
+    trend = list(
+        scope.snapshots()
+        .filter(day__gt=snapshot.day - datetime.timedelta(days=TREND_DAYS), day__lte=snapshot.day)
+        .order_by("day")
+        .values("day", "composite", "dimensions")
+    )
+    earlier = scope.snapshots().filter(day=snapshot.day - ARROW_LOOKBACK).values_list("kpis", flat=True).first() or {}
+    return trend, earlier
+
+
 def dimension_detail(user, scope, dimension, day=None):
     """A dimension of `scope`: its score, weight, 90-day trend and the visible KPIs it is computed from."""
     if dimension not in {each.value for each in SCORED_DIMENSIONS}:
@@ -189,13 +195,7 @@ def dimension_detail(user, scope, dimension, day=None):
     page = {"scope": scope, "dimension": dimension, "label": DIMENSION_LABELS[dimension], "snapshot": snapshot}
     if snapshot is None:
         return page
-    trend = list(
-        scope.snapshots()
-        .filter(day__gt=snapshot.day - datetime.timedelta(days=TREND_DAYS), day__lte=snapshot.day)
-        .order_by("day")
-        .values("day", "dimensions")
-    )
-    earlier = scope.snapshots().filter(day=snapshot.day - ARROW_LOOKBACK).values_list("kpis", flat=True).first() or {}
+    trend, earlier = _trend_and_earlier(scope, snapshot)
     data = snapshot.dimensions.get(dimension) or {"score": None, "weight": 0}
     values = [(row["dimensions"].get(dimension) or {}).get("score") for row in trend]
     page.update({

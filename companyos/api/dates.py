@@ -60,23 +60,21 @@ def read_moment(text):
     return moment
 
 
-def day_param(params, name):
-    """The query parameter `name` as a date, None when absent; a 400 naming it when it is not a supported date."""
+def _param(params, name, read):
     value = params.get(name)
     if not value:
         return None
     try:
-        return read_day(value)
+        return read(value)
     except ValueError as error:
         raise ValidationError({name: [str(error)]}) from None
+
+
+def day_param(params, name):
+    """The query parameter `name` as a date, None when absent; a 400 naming it when it is not a supported date."""
+    return _param(params, name, read_day)
 
 
 def moment_param(params, name):
     """The query parameter `name` as an aware time, None when absent; a 400 naming it when it is not a supported time."""
-    value = params.get(name)
-    if not value:
-        return None
-    try:
-        return read_moment(value)
-    except ValueError as error:
-        raise ValidationError({name: [str(error)]}) from None
+    return _param(params, name, read_moment)

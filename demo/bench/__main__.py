@@ -25,6 +25,8 @@ def main(argv=None):
     os.environ["DJANGO_SETTINGS_MODULE"] = "companyos.settings.local"
     os.environ["CELERY_BROKER_URL"] = ""  # the one-day nightly chain runs eagerly, in this process
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # the table, not a line per eager task
+    # Breaches are mailed to the demo owners as in production, into memory: the table, not hundreds of mails.
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     import django
 
     django.setup()

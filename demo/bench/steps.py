@@ -41,7 +41,9 @@ def run_steps(scale, table, workers_url):
     from django.db import connection
 
     from connectors.models import SourceEvent
+    from demo.companies import company_identities
     from demo.incidents import seed_demo
+    from demo.owners import assign_demo_owners
     from demo.period import demo_period
     from incidents.models import Alert, Incident
     from incidents.services import correlate_alerts
@@ -58,6 +60,8 @@ def run_steps(scale, table, workers_url):
     call_command("kpi", "load-catalogue", stdout=open(os.devnull, "w"))
     seconds, _ = timed(seed_demo, **size)
     table.add("seed", seconds, Alert.objects.count() + Incident.objects.count())
+    # Owners, as `make run` gives them, so that every breach reaches someone.
+    assign_demo_owners([slug for slug, _ in company_identities(size["companies"])])
     # The connectors' history of the same companies and days, through their own paths as `make run` loads it:
     # what the DORA, security, finance and product calculators read.
     seconds, _ = timed(
