@@ -40,6 +40,7 @@ TARGET_OVERRIDE_KEYS = {*Severity.values, *Persona.values}
 FIELDS_NEEDING_APPROVAL = (
     "formula", "units", "direction", "target", "critical_threshold", "targets", "breach_after",
     "dimension", "weight", "visibility", "status", "promql", "prometheus",
+    "target_schedule", "slo_objective", "slo_period_days", "sli_good_promql", "sli_total_promql",
 )
 # What a severity's or persona's override in `targets` may hold.
 TARGET_OVERRIDE_FIELDS = ("target", "critical")
@@ -109,6 +110,26 @@ class KpiDefinition(models.Model):
         blank=True,
         help_text='Overrides by severity (P1-P4) or persona (exec, stakeholder, responder), each a "target" and an '
         'optional "critical" (default: the critical threshold), e.g. {"P1": {"target": 120, "critical": 240}}.',
+    )
+    target_schedule = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Dated targets: from each date on, its target and critical threshold are in force, e.g. '
+        '[{"from": "2027-04-01", "target": 97, "critical": 90}]. Before the first date the defaults apply.',
+    )
+    slo_objective = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="For an SLO: the share of good events it promises, in percent (e.g. 99.9).",
+    )
+    slo_period_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For an SLO: the rolling period its objective and error budget cover, in days."
+    )
+    sli_good_promql = models.TextField(
+        "SLI good events PromQL", blank=True, help_text="For an SLO: a counter of good events, without a range."
+    )
+    sli_total_promql = models.TextField(
+        "SLI total events PromQL", blank=True, help_text="For an SLO: a counter of all events, without a range."
     )
     data_sources = models.TextField(blank=True, help_text="Which events or fields power it, one per line.")
     visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.INTERNAL)
