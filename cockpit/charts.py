@@ -49,11 +49,25 @@ def _path(xs, values, y_of):
     return " ".join(parts)
 
 
+def _step_path(xs, values, y_of):
+    """A stepped SVG path: each day's value holds until the next day's, so a change shows as a vertical step."""
+    parts, pen_down = [], False
+    for x, value in zip(xs, values):
+        if value is None:
+            pen_down = False
+            continue
+        parts.append(f"H{x} V{y_of(value)}" if pen_down else f"M{x},{y_of(value)}")
+        pen_down = True
+    return " ".join(parts)
+
+
 def line_chart(days, series, *, low, high, width=640, height=200, axes=True, references=(), bands=False, links=None):
     """
     A Chart of `series` [(label, css class, [value or None per day])] over `days` (dates, oldest first), with
-    y from `low` to `high`. `references` are [(label, css class, value)] drawn as horizontal lines; `bands`
-    shades the health bands behind 0-100 scores; `links` (one url per day) makes the first series' points links.
+    y from `low` to `high`. `references` are [(label, css class, value)] drawn as horizontal lines, or
+    [(label, css class, [value or None per day])] drawn as stepped lines (a target that changed over time);
+    `bands` shades the health bands behind 0-100 scores; `links` (one url per day) makes the first series'
+    points links.
     """
     left, bottom = (PLOT_LEFT, height - PLOT_BOTTOM) if axes else (2, height - 2)
     right, top = (width - PLOT_RIGHT, PLOT_TOP) if axes else (width - 2, 2)
@@ -70,11 +84,13 @@ def line_chart(days, series, *, low, high, width=640, height=200, axes=True, ref
             for x, day, value, href in zip(xs, days, series[0][2], links)
             if value is not None
         ]
-    chart.references = [
-        {"label": label, "css": css, "y": y_of(value), "x1": left, "x2": right}
-        for label, css, value in references
-        if value is not None and low <= value <= high
-    ]
+    for label, css, value in references:
+        if isinstance(value, list):
+            path, last = _step_path(xs, value, y_of), next((each for each in reversed(value) if each is not None), None)
+            if path:
+                chart.references.append({"label": label, "css": css, "path": path, "y": y_of(last), "x2": right})
+        elif value is not None and low <= value <= high:
+            chart.references.append({"label": label, "css": css, "y": y_of(value), "x1": left, "x2": right})
     if bands:
         ceiling = high
         for band in BANDS:

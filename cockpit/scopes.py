@@ -105,3 +105,20 @@ def snapshot_on(scope, day):
     """The scope's snapshot of `day`, or its latest when `day` is None (None when nothing is scored)."""
     snapshots = scope.snapshots()
     return (snapshots.filter(day=day) if day else snapshots.order_by("-day")).first()
+
+
+# The cascade's other levels a page may show (scoring.levels.LEVELS), in the order of their picker.
+LEVEL_NAMES = ("team", "tenant", "cohort")
+
+
+def level_from(params):
+    """The `level` parameter: team (default), tenant or cohort; Http404 naming it otherwise."""
+    level = params.get("level") or LEVEL_NAMES[0]
+    if level not in LEVEL_NAMES:
+        raise Http404(f"level: there is no level '{level}'; use one of {', '.join(LEVEL_NAMES)}.")
+    return level
+
+
+def company_url(scope, name, **params):
+    """A link to the page `name` of the scope's company with `params` (a level and member, a team or service, a day)."""
+    return reverse(f"cockpit:{name}") + Scope(scope.company).query(**params)

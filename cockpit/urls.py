@@ -13,4 +13,6 @@ urlpatterns = [
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/<int:incident_id>/", views.incident, name="incident"),
     path("reviews/", views.reviews, name="reviews"),
+    path("levels/", views.levels, name="levels"),
+    path("dora/", views.dora, name="dora"),
 ]

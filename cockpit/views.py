@@ -12,10 +12,11 @@ from tenancy.roles import reads_company_data
 
 from .pages.incidents import incident_detail, incident_list
 from .pages.kpi import definition_version, kpi_detail
+from .pages.levels import dora_page, level_page
 from .pages.overview import dimension_detail
 from .pages.overview import overview as overview_page
 from .pages.reviews import reviews as reviews_page
-from .scopes import day_from, scope_from
+from .scopes import day_from, level_from, scope_from
 
 NO_ROLE = (
     "Your account has no role yet, so the cockpit has nothing to show you. An administrator adds you to a group "
@@ -83,6 +84,19 @@ def incident(request, incident_id):
 def incidents(request):
     """The incidents a daily KPI's value counted, by detection or resolution day."""
     return incident_list(scope_from(request.user, request.GET), request.GET)
+
+
+@cockpit_page("cockpit/levels.html")
+def levels(request):
+    """A company's teams, tenants or cohorts scored like services, and one member's scores with their parts."""
+    scope = scope_from(request.user, request.GET)
+    return level_page(request.user, scope, level_from(request.GET), request.GET.get("member"), day_from(request.GET))
+
+
+@cockpit_page("cockpit/dora.html")
+def dora(request):
+    """The DORA tiers of the company, a team or a service, with their daily history."""
+    return dora_page(scope_from(request.user, request.GET), request.GET, day_from(request.GET))
 
 
 @cockpit_page("cockpit/reviews.html")

@@ -5,6 +5,8 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="cockpit:home", permanent=False)),
+    path("cockpit/reports/", include("reports.urls")),
+    path("cockpit/notifications/", include("notifications.urls")),
     path("cockpit/", include("cockpit.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="cockpit/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

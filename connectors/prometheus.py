@@ -44,3 +44,25 @@ def query(integration, path, params):
     if not isinstance(response, dict) or "status" not in response:
         raise PrometheusError(f"Prometheus at {integration.url} answered HTTP {status} without an API response.")
     return response
+
+
+# What a connection test asks: an expression every Prometheus answers with one sample of 1, reading no data.
+CONNECTION_TEST_QUERY = "vector(1)"
+
+
+def check_connection(integration):
+    """
+    Ask the integration's Prometheus `vector(1)`: what it answered, in words, when it answered as a Prometheus
+    does; a PrometheusError saying what went wrong (unreachable, refused the token, not a Prometheus) otherwise.
+    """
+    response = query(integration, "/api/v1/query", {"query": CONNECTION_TEST_QUERY})
+    if response.get("status") != "success":
+        raise PrometheusError(
+            f"Prometheus at {integration.url} refused {CONNECTION_TEST_QUERY} "
+            f"({response.get('errorType', 'error')}): {response.get('error', '')}"
+        )
+    try:
+        value = response["data"]["result"][0]["value"][1]
+    except (KeyError, IndexError, TypeError):
+        raise PrometheusError(f"Prometheus at {integration.url} answered {CONNECTION_TEST_QUERY} without its sample.") from None
+    return f"Prometheus at {integration.url} answered {CONNECTION_TEST_QUERY} with {value}."

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from companyos.change_control import save_with_history
 
-from .choices import EventStatus
-from .models import SourceEvent
+from .choices import EventStatus, IntegrationKind
+from .models import Integration, SourceEvent
 
 # The largest file an upload may carry (a scanner report, a CSV export); bigger exports are split by period.
 MAX_UPLOAD_BYTES = 50 * 2**20
@@ -96,3 +96,11 @@ def save_integration(integration, *, actor, reason, secret=None):
     if secret:
         integration.set_secret(secret)
     return save_with_history(integration, actor=actor, reason=reason)
+
+
+def add_prometheus(*, name, url, company=None, token="", actor, reason):
+    """A new Prometheus integration (of `company`, or of every company when None), queried with `token` if given."""
+    if Integration.objects.filter(kind=IntegrationKind.PROMETHEUS, name=name).exists():
+        raise ValidationError({"name": f"A Prometheus integration is named '{name}' already."})
+    integration = Integration(kind=IntegrationKind.PROMETHEUS, name=name, url=url, company=company)
+    return save_integration(integration, actor=actor, reason=reason, secret=token)

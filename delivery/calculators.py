@@ -136,14 +136,17 @@ def merged_changes(end, company_id=None):
 
 
 class ShippedChanges(WindowFigures):
-    """Per company and window with changes shipped in it (merged before its end): `changes_shipped` and `median_lead_time_hours`."""
+    """
+    Per company (or a Grouping's key) and window with changes shipped in it (merged before its end): `changes_shipped`
+    and `median_lead_time_hours`.
+    """
 
     window = DORA_WINDOW
 
-    def sql(self, windows, company_id=None):
+    def sql(self, windows, company_id=None, group=None):
         changes = merged_changes(span(windows)[1], company_id).order_by()
         changes_sql, changes_params = changes.values(
-            "id", "merged_at", "shipped_at", "lead_time_hours", obs_company=F("company_id")
+            "id", "merged_at", "shipped_at", "lead_time_hours", obs_company=group.key if group else F("company_id")
         ).query.sql_with_params()
         windows_table, windows_params = windows_sql(windows)
         # MATERIALIZED: the changes and their shipping deployments are read once, not again for each window they lie in.
@@ -175,30 +178,30 @@ SHIPPED_CHANGES = ShippedChanges()
 
 
 @calculator("deployment-frequency", grain=DAY, many_days=True)
-def deployment_frequency_rows(period, company_id=None):
+def deployment_frequency_rows(period, company_id=None, group=None):
     """Successful production deployments finished in the 7 days ending with each day, divided by 7."""
-    return PRODUCTION_DEPLOYMENTS.day_rows(period, company_id, value=f"production_deployments / {DORA_WINDOW / ONE_DAY}")
+    return PRODUCTION_DEPLOYMENTS.day_rows(period, company_id, f"production_deployments / {DORA_WINDOW / ONE_DAY}", group)
 
 
 @calculator("lead-time-for-changes", grain=DAY, many_days=True)
-def lead_time_for_changes_rows(period, company_id=None):
+def lead_time_for_changes_rows(period, company_id=None, group=None):
     """Median hours from first commit to production of the changes shipped in the 7 days ending with each day."""
-    return SHIPPED_CHANGES.day_rows(period, company_id, value="median_lead_time_hours")
+    return SHIPPED_CHANGES.day_rows(period, company_id, "median_lead_time_hours", group)
 
 
 @calculator("change-failure-rate", grain=DAY, many_days=True)
-def change_failure_rate_rows(period, company_id=None):
+def change_failure_rate_rows(period, company_id=None, group=None):
     """
     Successful production deployments that caused a P1 or P2 incident / all successful production
     deployments, finished in the 30 days ending with each day, * 100.
     """
-    return CHANGE_FAILURES.day_rows(period, company_id, value="change_failure_pct")
+    return CHANGE_FAILURES.day_rows(period, company_id, "change_failure_pct", group)
 
 
 @calculator("build-success-rate", grain=DAY, many_days=True)
-def build_success_rate_rows(period, company_id=None):
+def build_success_rate_rows(period, company_id=None, group=None):
     """Successful / judged builds completed in the 7 days ending with each day, * 100."""
-    return BUILDS.day_rows(period, company_id, value="build_success_pct")
+    return BUILDS.day_rows(period, company_id, "build_success_pct", group)
 
 
 # --- Evidence ------------------------------------------------------------------------------------------

@@ -267,6 +267,19 @@ def linked_service(integration, repository):
     return link.service
 
 
+def repository_team(payload):
+    """
+    The team owning the payload's repository: the repository's custom property `team` (an organisation defines
+    it once and sets it per repository; GitHub sends it with every event's repository), or "" without one.
+    """
+    properties = (payload.get("repository") or {}).get("custom_properties") or {}
+    team = properties.get("team") if isinstance(properties, dict) else None
+    # A multi-select property is a list: its first value is the owner.
+    if isinstance(team, list):
+        team = team[0] if team else None
+    return team.strip()[:100] if isinstance(team, str) else ""
+
+
 def handle_delivery(event):
     """The connectors.receive handler of a GitHub delivery: what it produced, {"delivery.<model>": [pk]}."""
     if event.event_type == "ping":
@@ -275,7 +288,9 @@ def handle_delivery(event):
         raise Ignored(f"GitHub event '{event.event_type}' is not read; read are {', '.join(EVENTS)}.")
     read, record, label = EVENTS[event.event_type]
     report = read(event.payload)
-    row = record(report, service=linked_service(event.integration, report.repository), event=event)
+    row = record(
+        report, service=linked_service(event.integration, report.repository), event=event, team=repository_team(event.payload)
+    )
     return {label: [row.pk]}
 
 

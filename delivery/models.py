@@ -15,6 +15,10 @@ class ReportedByGitHub(models.Model):
     company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="%(class)ss")
     service = models.ForeignKey("tenancy.Service", on_delete=models.CASCADE, related_name="%(class)ss")
     repository = models.CharField(max_length=200, help_text="owner/repo")
+    team = models.CharField(
+        max_length=100, blank=True, db_index=True,
+        help_text="The team owning the repository when GitHub reported it: the repository's custom property 'team'.",
+    )
     source_event = models.ForeignKey(
         "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="+",
         help_text="The delivery that first reported it.",

@@ -7,21 +7,26 @@ from .choices import FINISHED_STATES, BuildKind
 from .models import BuildRun, Change, Deployment
 
 
-def _locked_get_or_create(model, *, service, event, keys, defaults):
+def _locked_get_or_create(model, *, service, event, keys, defaults, team):
     # The row lock serialises two deliveries about the same row; get_or_create survives their race to insert.
-    return model.objects.select_for_update().get_or_create(
+    row, created = model.objects.select_for_update().get_or_create(
         company_id=service.domain.company_id, **keys,
-        defaults={"service": service, "source_event": event, **defaults},
+        defaults={"service": service, "source_event": event, "team": team, **defaults},
     )
+    # The first report naming the repository's team sets it; a row keeps the team that owned it then.
+    if not created and team and not row.team:
+        row.team = team
+        row.save(update_fields=["team"])
+    return row, created
 
 
-def record_change(report, *, service, event):
+def record_change(report, *, service, event, team=""):
     """
     The change a ChangeReport describes. The pull request and the push of one merge name the same commit:
     the change keeps the pull request's number and title, and the earliest start and landing either knows.
     """
     change, created = _locked_get_or_create(
-        Change, service=service, event=event, keys={"repository": report.repository, "sha": report.sha},
+        Change, service=service, event=event, team=team, keys={"repository": report.repository, "sha": report.sha},
         defaults={
             "pull_request": report.pull_request,
             "title": report.title,
@@ -48,23 +53,23 @@ def _deployment_fields(report):
     }
 
 
-def record_deployment(report, *, service, event):
+def record_deployment(report, *, service, event, team=""):
     """The deployment a DeploymentReport describes (created pending until a status says otherwise)."""
     deployment, _ = _locked_get_or_create(
-        Deployment, service=service, event=event,
+        Deployment, service=service, event=event, team=team,
         keys={"repository": report.repository, "deployment_id": report.deployment_id},
         defaults=_deployment_fields(report),
     )
     return deployment
 
 
-def record_deployment_status(report, *, service, event):
+def record_deployment_status(report, *, service, event, team=""):
     """
     The deployment of a StatusReport with its state. Statuses may arrive out of order: only a status newer
     than the one the row has (GitHub's ids grow) changes it. Success, failure and error finish it.
     """
     deployment, _ = _locked_get_or_create(
-        Deployment, service=service, event=event,
+        Deployment, service=service, event=event, team=team,
         keys={"repository": report.repository, "deployment_id": report.deployment.deployment_id},
         defaults=_deployment_fields(report.deployment),
     )
@@ -75,7 +80,7 @@ def record_deployment_status(report, *, service, event):
     return deployment
 
 
-def record_build(report, *, service, event):
+def record_build(report, *, service, event, team=""):
     """
     The build of a BuildReport. Its check suite and workflow run are one build, named after the workflow;
     a later completion (a re-run) replaces the conclusion.
@@ -90,7 +95,7 @@ def record_build(report, *, service, event):
         "completed_at": report.completed_at,
     }
     build, created = _locked_get_or_create(
-        BuildRun, service=service, event=event,
+        BuildRun, service=service, event=event, team=team,
         keys={"repository": report.repository, "check_suite_id": report.check_suite_id}, defaults=fields,
     )
     if not created:

@@ -8,6 +8,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from companyos.admin import change_reason_field
+from tenancy.access import in_visible_companies
 from tenancy.admin_scoping import CompanyScopedAdmin
 
 from . import services
@@ -87,14 +88,22 @@ class IncidentAdmin(CompanyScopedAdmin, admin.ModelAdmin):
     list_select_related = ["company", "service__domain__company"]
     autocomplete_fields = ["company"]
     raw_id_fields = ["service"]
-    readonly_fields = ["source_event", "created_at"]
+    readonly_fields = ["source_event", "merged_into", "created_at"]
     inlines = [PhaseTransitionInline, MilestoneInline, SurveyResponseInline]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # Incidents merged into another too: the admin keeps the whole record, each saying where it went.
+        incidents = Incident.all_objects.all()
+        ordering = self.get_ordering(request)
+        if ordering:
+            incidents = incidents.order_by(*ordering)
+        return in_visible_companies(incidents, request.user, via=self.company_path)
 
 
 @admin.register(Alert)
 class AlertAdmin(CompanyScopedAdmin, admin.ModelAdmin):
-    list_display = ["issued_at", "company", "asset", "signature", "severity", "source", "incident"]
+    list_display = ["issued_at", "ended_at", "company", "asset", "signature", "severity", "source", "incident"]
     list_filter = ["company", "severity", "source"]
     search_fields = ["asset", "signature"]
     list_select_related = ["company", "incident__company"]

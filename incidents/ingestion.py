@@ -2,26 +2,13 @@
 Writes of incident data arriving from outside (the API, webhooks). Each is idempotent: sending the same
 thing twice leaves one row, so a data source may retry freely.
 """
-import datetime
 from dataclasses import dataclass
+from functools import partial
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.dateparse import parse_datetime
 
-from .choices import AlertSeverity
-from .models import Alert, Incident, Milestone, PhaseTransition, RunbookExecution, Service, SurveyResponse
-
-ALERTMANAGER_SOURCE = "alertmanager"
-
-# Alertmanager severity labels as our alert severities; anything else is informational.
-ALERTMANAGER_SEVERITY = {
-    "critical": AlertSeverity.CRITICAL,
-    "page": AlertSeverity.CRITICAL,
-    "high": AlertSeverity.HIGH,
-    "error": AlertSeverity.HIGH,
-    "warning": AlertSeverity.WARNING,
-}
+from . import tasks
+from .models import Alert, CorrelationConfig, Incident, Milestone, PhaseTransition, RunbookExecution, SurveyResponse
 
 
 @dataclass(frozen=True)
@@ -34,7 +21,8 @@ class IngestResult:
 def ingest_alerts(alerts):
     """
     Store `alerts` (unsaved Alert instances). An alert whose (company, source, external_id) is already
-    stored is skipped, so a re-sent batch creates nothing new. All or nothing.
+    stored is skipped, so a re-sent batch creates nothing new. All or nothing; once committed, the new alerts
+    are grouped into incidents (queue_correlation).
     """
     keyed = [alert for alert in alerts if alert.external_id]
     existing = set()
@@ -56,54 +44,21 @@ def ingest_alerts(alerts):
         new_alerts.append(alert)
     # ignore_conflicts covers a concurrent sender of the same alert between the look-up and the insert.
     Alert.objects.bulk_create(new_alerts, ignore_conflicts=True)
+    queue_correlation({alert.company_id for alert in new_alerts})
     return IngestResult(received=len(alerts), created=len(new_alerts))
 
 
-def _alertmanager_time(value, field):
-    parsed = parse_datetime(value or "")
-    if parsed is None:
-        raise ValidationError({field: f"'{value}' is not an RFC 3339 time."})
-    return parsed
-
-
-def alerts_from_alertmanager(payload, company):
+def queue_correlation(company_ids):
     """
-    The alerts of an Alertmanager webhook (version 4) as unsaved Alert rows of `company`.
-
-    asset = the `asset`, `instance`, `pod` or `job` label (the first present); signature = `alertname`;
-    severity from the `severity` label; a `service` label naming one of the company's services links it.
-    The external id is the alert's fingerprint and start, so the firing and later resolved notifications
-    of one alert, and any re-send, store it once.
+    Once the current transaction commits, correlate the alerts of each of the companies that has auto_correlate
+    on: one task per company (run at once where tasks are eager, by a worker within seconds otherwise), which
+    the company's row lock serialises with any other run. The others are left to `manage.py correlate_alerts`.
     """
-    if str(payload.get("version")) != "4":
-        raise ValidationError({"version": f"Only Alertmanager webhook version 4 is accepted, not '{payload.get('version')}'."})
-    raw_alerts = payload.get("alerts")
-    if not isinstance(raw_alerts, list):
-        raise ValidationError({"alerts": "A list of alerts is required."})
-    services = {service.slug: service for service in Service.objects.filter(domain__company=company)}
-    common_labels = payload.get("commonLabels") or {}
-    alerts = []
-    for index, raw in enumerate(raw_alerts):
-        labels = {**common_labels, **(raw.get("labels") or {})}
-        if not labels.get("alertname"):
-            raise ValidationError({f"alerts[{index}].labels.alertname": "Every alert needs an alertname label."})
-        starts_at = _alertmanager_time(raw.get("startsAt"), f"alerts[{index}].startsAt")
-        asset = next((labels[name] for name in ("asset", "instance", "pod", "job") if labels.get(name)), "unknown")
-        fingerprint = raw.get("fingerprint") or f"{labels['alertname']}:{asset}"
-        alerts.append(
-            Alert(
-                company=company,
-                service=services.get(labels.get("service", "")),
-                asset=asset[:200],
-                signature=labels["alertname"][:200],
-                severity=ALERTMANAGER_SEVERITY.get(str(labels.get("severity", "")).lower(), AlertSeverity.INFO),
-                issued_at=starts_at,
-                source=ALERTMANAGER_SOURCE,
-                external_id=f"{fingerprint}@{starts_at.astimezone(datetime.timezone.utc):%Y-%m-%dT%H:%M:%SZ}",
-                payload={**raw, "groupKey": payload.get("groupKey"), "receiver": payload.get("receiver")},
-            )
-        )
-    return alerts
+    manual = set(
+        CorrelationConfig.objects.filter(company_id__in=company_ids, auto_correlate=False).values_list("company_id", flat=True)
+    )
+    for company_id in sorted(set(company_ids) - manual):
+        transaction.on_commit(partial(tasks.correlate_alerts.delay, company_id))
 
 
 def _upsert(model, lookup, fields):
@@ -115,7 +70,8 @@ def _upsert(model, lookup, fields):
     for attempt in range(2):
         try:
             with transaction.atomic():
-                row = model.objects.select_for_update().filter(**lookup).first()
+                # The base manager: an incident merged into another is still the row its external_id names.
+                row = model._base_manager.select_for_update().filter(**lookup).first()
                 created = row is None
                 if created:
                     row = model(**lookup)

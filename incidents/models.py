@@ -46,12 +46,20 @@ class CorrelationConfig(models.Model):
         ),
     )
     auto_correlate = models.BooleanField(
-        default=True, help_text="Correlated by the scheduled run over all companies; off: only when asked for this company."
+        default=True,
+        help_text="Alerts are correlated as they arrive (and by the nightly check); off: only when asked for this company.",
     )
     history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
 
     def __str__(self):
         return f"{self.company}: {self.aggregation_key} within {self.time_window_minutes} min"
+
+
+class CurrentIncidentManager(models.Manager):
+    """Incidents that stand on their own: those merged into another are left out of lists and KPIs by default."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(merged_into__isnull=True)
 
 
 class Incident(models.Model):
@@ -78,7 +86,19 @@ class Incident(models.Model):
         related_name="incidents",
         help_text="The received payload (a PagerDuty webhook) its title, severity and service were last taken from.",
     )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="merged",
+        help_text="Set when correlation found it to be part of this earlier incident; its alerts moved there.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # The first manager is the default one (lists, related managers, the admin); all_objects sees merged ones too.
+    objects = CurrentIncidentManager()
+    all_objects = models.Manager()
 
     class Meta:
         ordering = ["-detected_at"]
@@ -224,6 +244,9 @@ class Alert(models.Model):
     source = models.CharField(max_length=64, help_text="e.g. alertmanager, cloudwatch, datadog")
     external_id = models.CharField(
         max_length=200, blank=True, help_text="The sender's id (e.g. Alertmanager fingerprint + start); makes re-sends idempotent."
+    )
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sender said it resolved (Alertmanager's endsAt); empty while firing."
     )
     payload = models.JSONField(default=dict, blank=True)
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")

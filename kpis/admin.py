@@ -43,6 +43,10 @@ class KpiDefinitionForm(forms.ModelForm):
         model = KpiDefinition
         fields = "__all__"
 
+    def clean_target_schedule(self):
+        # An emptied box is no dated targets, as the model's default, not a change to null.
+        return self.cleaned_data["target_schedule"] or []
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk:
@@ -111,9 +115,10 @@ class KpiDefinitionAdmin(SimpleHistoryAdmin):
     object_history_list_template = "admin/kpis/kpidefinition/change_log.html"
     fieldsets = [
         (None, {"fields": ["slug", "name", "description", "formula", "units", "direction", "data_sources"]}),
-        ("Targets", {"fields": ["target", "critical_threshold", "targets", "breach_after"]}),
+        ("Targets", {"fields": ["target", "critical_threshold", "targets", "target_schedule", "breach_after"]}),
         ("Scoring", {"fields": ["dimension", "weight"]}),
         ("Prometheus", {"fields": ["promql", "prometheus", "prometheus_collection_status"]}),
+        ("SLO", {"fields": ["slo_objective", "slo_period_days", "sli_good_promql", "sli_total_promql"]}),
         (
             "Governance",
             {"fields": ["status", "visibility", "owner", "owner_role", "review_cadence", "last_reviewed_at", "next_review_due", "retention_class"]},

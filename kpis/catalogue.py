@@ -21,7 +21,7 @@ LOAD_REASON = "Loaded from the KPI catalogue"
 # which server to query is per deployment, so a catalogue expression is not collected until one is chosen.
 CATALOGUE_FIELDS = {
     "slug", "name", "description", "formula", "units", "direction", "target", "critical_threshold", "targets",
-    "data_sources", "visibility", "owner_role", "review_cadence", "dimension", "weight", "status", "breach_after",
+    "target_schedule", "data_sources", "visibility", "owner_role", "review_cadence", "dimension", "weight", "status", "breach_after",
     "retention_class", "promql",
 }
 

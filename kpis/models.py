@@ -1,4 +1,5 @@
 """The KPI registry: one definition per slug, every change recorded, and the observations it is measured by."""
+import copy
 import datetime
 
 from dateutil.relativedelta import relativedelta
@@ -13,14 +14,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from connectors.choices import IntegrationKind
-from incidents.choices import Severity
 
 from .choices import (
     CADENCE_MONTHS,
     Dimension,
     Direction,
     ObservationSource,
-    Persona,
     ProposalStatus,
     RetentionClass,
     ReviewCadence,
@@ -30,9 +29,9 @@ from .choices import (
     Visibility,
 )
 from .querysets import KpiChangeProposalQuerySet, KpiDefinitionQuerySet, ObservationQuerySet
+from .slo import slo_errors
+from .thresholds import schedule_date, threshold_errors_of
 from .validators import BREACH_AFTER_RANGE, THRESHOLD_RANGE, WEIGHT_RANGE, WithinBounds, validate_kpi_slug
-
-TARGET_OVERRIDE_KEYS = {*Severity.values, *Persona.values}
 
 # The fields whose change to an active definition moves its score (or when it breaches, or who sees it, or
 # where its values come from): such a change, and activating a definition, is a proposal that a second person
@@ -42,36 +41,10 @@ FIELDS_NEEDING_APPROVAL = (
     "dimension", "weight", "visibility", "status", "promql", "prometheus",
     "target_schedule", "slo_objective", "slo_period_days", "sli_good_promql", "sli_total_promql",
 )
-# What a severity's or persona's override in `targets` may hold.
-TARGET_OVERRIDE_FIELDS = ("target", "critical")
-
-
 def next_review_after(day, cadence):
     if cadence == ReviewCadence.WEEKLY:
         return day + datetime.timedelta(days=7)
     return day + relativedelta(months=CADENCE_MONTHS[cadence])
-
-
-def threshold_errors(direction, target, critical, where):
-    """The message for a critical threshold on the wrong side of its target, or None."""
-    if target is None or critical is None:
-        return None
-    if direction == Direction.HIGHER_IS_BETTER and not critical < target:
-        return f"{where}: when higher is better the critical threshold ({critical}) must be below the target ({target})."
-    if direction == Direction.LOWER_IS_BETTER and not critical > target:
-        return f"{where}: when lower is better the critical threshold ({critical}) must be above the target ({target})."
-    return None
-
-
-def _threshold_error(where, value):
-    """Why `value` cannot be a threshold at `where` (not a number, or out of THRESHOLD_RANGE), or None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{where} must be a number."
-    try:
-        WithinBounds(where, *THRESHOLD_RANGE)(value)
-    except ValidationError as refused:
-        return refused.messages[0]
-    return None
 
 
 class KpiDefinition(models.Model):
@@ -205,42 +178,13 @@ class KpiDefinition(models.Model):
             stored_slug = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
             if stored_slug is not None and stored_slug != self.slug:
                 errors["slug"] = f"The slug '{stored_slug}' cannot change once created."
-        message = threshold_errors(self.direction, self.target, self.critical_threshold, "critical_threshold")
-        if message:
-            errors["critical_threshold"] = message
+        errors.update(threshold_errors_of(self))
         if self.is_scored and (self.target is None or self.critical_threshold is None):
             errors["target"] = "A KPI with a dimension and a weight needs both a target and a critical threshold."
         errors.update(self._prometheus_errors())
-        targets_message = self._targets_error()
-        if targets_message:
-            errors["targets"] = targets_message
+        errors.update(slo_errors(self))
         if errors:
             raise ValidationError(errors)
-
-    def _targets_error(self):
-        """The first way `targets` breaks its schema (see the field's help text), or None."""
-        if not isinstance(self.targets, dict):
-            return 'Targets must be an object such as {"P1": {"target": 120, "critical": 240}}.'
-        for key, pair in self.targets.items():
-            if key not in TARGET_OVERRIDE_KEYS:
-                allowed = ", ".join(sorted(TARGET_OVERRIDE_KEYS))
-                return f"Unknown severity or persona '{key}' in targets; use one of {allowed}."
-            if not isinstance(pair, dict) or "target" not in pair:
-                return f'targets.{key} needs a numeric "target" (and optionally "critical").'
-            unknown = sorted(set(pair) - set(TARGET_OVERRIDE_FIELDS))
-            if unknown:
-                return f"targets.{key} holds only target and critical, not {', '.join(unknown)}."
-            for name, value in pair.items():
-                message = _threshold_error(f"targets.{key}.{name}", value)
-                if message:
-                    return message
-            critical = pair.get("critical", self.critical_threshold)
-            if critical is None:
-                return f'targets.{key}.critical is needed while the definition has no critical threshold.'
-            message = threshold_errors(self.direction, pair["target"], critical, f"targets.{key}")
-            if message:
-                return message
-        return None
 
     def _prometheus_errors(self):
         """A Prometheus needs an expression to evaluate; an expression alone is kept, not collected."""
@@ -268,6 +212,27 @@ class KpiDefinition(models.Model):
     @property
     def is_scored(self):
         return self.dimension != Dimension.NONE and self.weight > 0
+
+    def thresholds_on(self, day):
+        """(target, critical) in force on `day`: the latest schedule entry dated on or before it, else the defaults."""
+        target, critical = self.target, self.critical_threshold
+        for entry in self.target_schedule or ():
+            starts = schedule_date(entry.get("from"))
+            if starts is None or starts > day:
+                break
+            target, critical = entry["target"], entry.get("critical", self.critical_threshold)
+        return target, critical
+
+    def in_force_on(self, day):
+        """
+        This definition with the default target and critical threshold of `day` (`thresholds_on`); severity and
+        persona overrides are kept. An unsaved copy: scoring reads it, nothing saves it.
+        """
+        if not self.target_schedule:
+            return self
+        dated = copy.copy(self)
+        dated.target, dated.critical_threshold = self.thresholds_on(day)
+        return dated
 
     def thresholds_for(self, key=None):
         """(target, critical) for a severity or persona, falling back to the defaults."""

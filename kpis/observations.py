@@ -8,6 +8,7 @@ Only recomputation (`compute_observations`) overwrites, by key, and only rows it
 """
 import datetime
 import math
+import re
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -25,6 +26,11 @@ from .choices import ObservationSource, Status, Units
 from .models import KpiDefinition, Observation
 
 COMPUTED_SOURCES = (ObservationSource.NIGHTLY, ObservationSource.BACKFILL)
+# A data source may name the source of the observations it sends (the seed's worker writes one per row): a short
+# slug. The portal's own sources other than `api` (the default), and names starting with one of them and a
+# separator, stay reserved, so an ingested row never passes for computed, collected or demo data.
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+RESERVED_SOURCES = tuple(str(source) for source in ObservationSource if source != ObservationSource.API)
 SCOPE_FIELDS = ("company", "domain", "service", "incident")
 
 # The key of kpis_observation_unique_key, spelled as the ON CONFLICT target (PostgreSQL and SQLite).
@@ -163,8 +169,9 @@ def record_observations(rows, *, source=ObservationSource.API, run=""):
     default 1) and scope: company, domain, service, incident (instances or ids). With an incident and
     no company, the scope is the incident's. Refuses, naming the row and field: an unknown slug, a
     value its units forbid (a percent outside 0-100, a negative duration or count), a confidence
-    outside 0-1, a KPI that has a calculator (computed only: the message says what it is computed from), and
-    (as DuplicateObservation) a key that already exists or repeats in the batch.
+    outside 0-1, a KPI that has a calculator (computed only: the message says what it is computed from), a row's
+    own `source` that `source_refusal` refuses (without one, the row has `source`), and (as DuplicateObservation) a
+    key that already exists or repeats in the batch.
     """
     if source in COMPUTED_SOURCES:
         raise ValueError(f"Source '{source}' is reserved for computed observations; use compute_observations.")
@@ -183,7 +190,7 @@ def record_observations(rows, *, source=ObservationSource.API, run=""):
         if key in keys and repeated is None:
             repeated = key
         keys.add(key)
-        new_rows.append((*values, source, run))
+        new_rows.append((*values, row.get("source") or source, run))
     if errors:
         raise ValidationError(dict(errors))
     slugs = {kpi.pk: kpi.slug for kpi in kpis.values()}
@@ -263,11 +270,26 @@ def _ingest_values(row, number, kpis, incident_scopes, errors):
     confidence = _number(row.get("confidence", 1.0))
     if confidence is None or not 0 <= confidence <= 1:
         refusals.append(("confidence", "confidence must be a number between 0 and 1."))
+    if row.get("source") is not None and (refusal := source_refusal(row["source"])):
+        refusals.append(("source", refusal))
     if refusals:
         for field, message in refusals:
             errors[field].append(f"Row {number} ({kpi.slug}): {message}")
         return None
     return kpi.pk, company, domain, service, incident, observed_at, value, confidence
+
+
+def source_refusal(name):
+    """Why `name` may not be an ingested observation's source, or None."""
+    if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
+        return (
+            f"source {name!r} is not a source name: 1-32 lowercase letters, digits, '-', '.' or '_', "
+            "starting with a letter or digit (e.g. ssm-worker)."
+        )
+    for reserved in RESERVED_SOURCES:
+        if name == reserved or (name.startswith(reserved) and name[len(reserved)] in "-._"):
+            return f"source '{name}' is reserved for the portal's own {reserved} observations; name your data source."
+    return None
 
 
 def _number(value):

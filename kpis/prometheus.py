@@ -8,13 +8,17 @@ again finds its event and changes nothing; a value whose key is already observed
 in Prometheus base units (ratios 0-1, seconds) and are converted to the definition's units. NaN and infinite
 samples, series whose labels name no company, domain or service of ours, and values the units forbid are
 skipped and listed in the event. An unreachable Prometheus, or a query it refuses, writes nothing: the failure
-is noted on the definition's PrometheusCollection and raised as PrometheusError (the task retries it).
+is noted on the definition's PrometheusCollection and raised as PrometheusError (the task retries it, and the
+hourly run retries the failed hours of the last settings.PROMETHEUS_EMPTY_RESULT_RETRY). A result with no series is
+such a failure until the time evaluated is that old (the data may yet arrive: a late scrape, a remote write), and
+ignored after.
 """
 import datetime
 import functools
 import math
 from collections import defaultdict
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
@@ -75,23 +79,43 @@ def collect(kpi, *, at):
     """
     at = at.astimezone(datetime.timezone.utc)
     params = {"query": kpi.promql, "time": timestamp(at)}
-    return _collect(kpi, query_delivery_id(kpi, kpi.prometheus, at), "query", "/api/v1/query", params)
+    return _collect(kpi, query_delivery_id(kpi, kpi.prometheus, at), "query", "/api/v1/query", params, at)
 
 
 def collect_range(kpi, *, since, until):
     """Evaluate `kpi`'s PromQL at 00:00 UTC of each day of [since, until) (dates) once; as `collect`."""
     if since >= until:
         raise ValidationError({"until": f"until ({until}) must be after since ({since})."})
+    end = as_utc_datetime(until - DAY, "until")
     params = {
         "query": kpi.promql,
         "start": timestamp(as_utc_datetime(since, "since")),
-        "end": timestamp(as_utc_datetime(until - DAY, "until")),
+        "end": timestamp(end),
         "step": f"{DAY.total_seconds():g}",
     }
-    return _collect(kpi, range_delivery_id(kpi, kpi.prometheus, since, until), "query_range", "/api/v1/query_range", params)
+    delivery_id = range_delivery_id(kpi, kpi.prometheus, since, until)
+    return _collect(kpi, delivery_id, "query_range", "/api/v1/query_range", params, end)
 
 
-def _collect(kpi, delivery_id, event_type, path, params):
+def failed_hours(definitions, *, now):
+    """
+    [(definition, start of an hour)] of `definitions` whose hourly evaluation failed or found no series, in the
+    hours before `now`'s within settings.PROMETHEUS_EMPTY_RESULT_RETRY: the hourly run evaluates them again.
+    """
+    current = start_of_hour(now)
+    hours = [current - datetime.timedelta(hours=back) for back in range(1, _retry_hours() + 1)]
+    candidates = {query_delivery_id(kpi, kpi.prometheus, hour): (kpi, hour) for kpi in definitions for hour in hours}
+    failed = SourceEvent.objects.filter(
+        source=EventSource.PROMETHEUS, status=EventStatus.FAILED, delivery_id__in=list(candidates)
+    ).values_list("delivery_id", flat=True)
+    return sorted((candidates[delivery_id] for delivery_id in failed), key=lambda pair: (pair[0].slug, pair[1]))
+
+
+def _retry_hours():
+    return int(settings.PROMETHEUS_EMPTY_RESULT_RETRY.total_seconds() // 3600)
+
+
+def _collect(kpi, delivery_id, event_type, path, params, evaluated_at):
     if kpi.prometheus is None or not kpi.promql.strip():
         raise ValidationError({"prometheus": f"'{kpi.slug}' needs a PromQL expression and a Prometheus to be collected."})
     evaluated = (
@@ -106,21 +130,23 @@ def _collect(kpi, delivery_id, event_type, path, params):
     except PrometheusError as error:
         _record_failure(kpi, str(error))
         raise
-    return record_response(kpi, delivery_id=delivery_id, event_type=event_type, response=response)
+    return record_response(kpi, delivery_id=delivery_id, event_type=event_type, response=response, evaluated_at=evaluated_at)
 
 
-def record_response(kpi, *, delivery_id, event_type, response):
+def record_response(kpi, *, delivery_id, event_type, response, evaluated_at=None):
     """
     Keep `response`, a Prometheus API response to `kpi`'s PromQL, as the SourceEvent `delivery_id`; store the
     observations it gives and note the outcome on the definition. An error response, or one that cannot be
-    stored, is kept as a failed event and raised as PrometheusError.
+    stored, is kept as a failed event and raised as PrometheusError; so is one with no series while
+    `evaluated_at` (the last time the query evaluated; default: long ago) is younger than the retry age.
     """
     integration = kpi.prometheus
+    retry_until = evaluated_at and evaluated_at + settings.PROMETHEUS_EMPTY_RESULT_RETRY
     try:
         received = receive(
             EventSource.PROMETHEUS,
             delivery_id,
-            functools.partial(_store_observations, kpi, integration),
+            functools.partial(_store_observations, kpi, integration, retry_until),
             event_type=event_type,
             payload=response,
             integration=integration,
@@ -144,13 +170,20 @@ def _record_failure(kpi, message, event=None):
     PrometheusCollection.objects.filter(pk=collection.pk).update(**failed)
 
 
-def _store_observations(kpi, integration, event):
-    """The handler of a response: its series' values as observations of `kpi`; what it skipped and why."""
+def _store_observations(kpi, integration, retry_until, event):
+    """
+    The handler of a response: its series' values as observations of `kpi`; what it skipped and why. No series
+    fails (to be evaluated again) until `retry_until`, and is ignored after.
+    """
     response = event.payload
     if response.get("status") != "success":
         refusal = f"({response.get('errorType', 'error')}): {response.get('error', '')}"
         raise ValidationError({"promql": f"Prometheus refused the query of '{kpi.slug}' {refusal}"})
     series = _series(response.get("data"))
+    if not series and retry_until is not None and timezone.now() < retry_until:
+        raise ValidationError(
+            {"data": f"The query returned no series yet; it is evaluated again until {retry_until.isoformat()}."}
+        )
     if not series:
         raise Ignored("The query returned no series.")
     scopes, skipped = _scopes(integration, [labels for labels, _ in series])

@@ -6,29 +6,39 @@ computed by the calculators' own evidence functions so it always agrees with the
 import datetime
 
 from django.db.models import F
+from django.utils import timezone
 
 from incidents.models import Alert, CorrelationConfig, Incident
 
 from .calculators.incident_kpis import (
     mttr_reduction_evidence,
     noise_reduction_evidence,
-    patch_compliance_evidence,
     self_healed_evidence,
 )
+from .calculators.runbooks import resolution_medians, runbook_table, total_time_saved
 from .calculators.toolkit import MinutesBetween
 from .models import KpiDefinition
 
-TIME_RANGES = {
-    "24h": datetime.timedelta(hours=24),
-    "7d": datetime.timedelta(days=7),
-    "30d": datetime.timedelta(days=30),
-    "90d": datetime.timedelta(days=90),
-}
-
 DATA_SOURCES = [
     "CompanyOS: alerts, incidents, runbook executions",
-    "Patch compliance scans (AWS Systems Manager Patch Manager summary)",
+    "AWS Systems Manager Patch Manager: instance patch states (describe_instance_patch_states), else scan summaries",
 ]
+
+# The proof sections of methodology KPIs whose data lives in a higher layer (the patch states, in security), by slug:
+# section(company, start, end) -> dict or None, registered by the app holding the data with @proof_section.
+PROOF_SECTIONS = {}
+
+
+def proof_section(slug):
+    """Register the decorated `section(company, start, end)` as the proof of the methodology KPI `slug`."""
+
+    def register(section):
+        if slug in PROOF_SECTIONS:
+            raise ValueError(f"The KPI '{slug}' already has a proof section.")
+        PROOF_SECTIONS[slug] = section
+        return section
+
+    return register
 
 
 def _rounded(value, places=1):
@@ -36,19 +46,33 @@ def _rounded(value, places=1):
 
 
 def _target_status(value, kpi):
-    if kpi is None or kpi.target is None or value is None:
+    """The value against the target in force today (a dated schedule may have moved it)."""
+    target = kpi.thresholds_on(timezone.localdate())[0] if kpi is not None else None
+    if target is None or value is None:
         return {}
-    return {"target": kpi.target, "status": "on_target" if value >= kpi.target else "below_target"}
+    return {"target": target, "status": "on_target" if value >= target else "below_target"}
 
 
-def _age(moment, now):
+def age_of(moment, now):
+    """How long before `now` `moment` was, in whole hours, as the methodology writes it ("2 hours")."""
     hours = int((now - moment).total_seconds() // 3600)
     return f"{hours} hours" if hours != 1 else "1 hour"
 
 
-def kpi_metrics(company, *, time_range, end, visible_slugs):
-    """The seed's payload, field for field, for `company` over the `time_range` ending at `end`."""
-    start = end - TIME_RANGES[time_range]
+def kpi_metrics(company, *, period, visible_slugs):
+    """The seed's payload, field for field, for `company` over `period` (companyos.api.dates.Period)."""
+    start, end = period.start, period.end
+    return {
+        "company_id": company.slug,
+        "measurement_period": {"start": start.isoformat(), "end": end.isoformat(), "range": period.label},
+        "kpis": methodology_kpis(company, start=start, end=end, visible_slugs=visible_slugs),
+        "data_sources": DATA_SOURCES,
+        "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
+
+
+def methodology_kpis(company, *, start, end, visible_slugs):
+    """The payload's "kpis" of `company` over [start, end): each methodology KPI among `visible_slugs` with its proof."""
     definitions = {kpi.slug: kpi for kpi in KpiDefinition.objects.filter(slug__in=visible_slugs)}
     kpis = {}
     if "noise-reduction" in definitions:
@@ -72,6 +96,7 @@ def kpi_metrics(company, *, time_range, end, visible_slugs):
             "manual_mttr_minutes": _rounded(mttr.get("manual_mttr_minutes")),
             "automated_mttr_minutes": _rounded(mttr.get("automated_mttr_minutes")),
             "sample_size": {"manual": mttr.get("manual_incidents", 0), "automated": mttr.get("automated_incidents", 0)},
+            **{name: _rounded(median) for name, median in resolution_medians(company, start, end).items()},
             **_target_status(mttr.get("mttr_reduction_pct"), definitions["mttr-reduction"]),
         }
     if "self-healed" in definitions:
@@ -85,23 +110,12 @@ def kpi_metrics(company, *, time_range, end, visible_slugs):
                 for runbook in healed.get("runbooks_used", [])
             ],
         }
+        table = runbook_table(company, start, end)
+        kpis["self_healed"].update(runbook_table=table, total_time_saved_minutes=total_time_saved(table))
     if "patch-compliance" in definitions:
-        patch = patch_compliance_evidence(company, start, end)
-        kpis["patch_compliance"] = None if patch is None else {
-            "compliance_pct": _rounded(patch["compliance_pct"]),
-            "compliant_instances": patch["compliant_instances"],
-            "total_instances": patch["total_instances"],
-            "critical_patches_missing": patch["critical_patches_missing"],
-            "age_of_results": _age(patch["scanned_at"], end),
-            "last_scan_time": patch["scanned_at"].isoformat(),
-        }
-    return {
-        "company_id": company.slug,
-        "measurement_period": {"start": start.isoformat(), "end": end.isoformat(), "range": time_range},
-        "kpis": kpis,
-        "data_sources": DATA_SOURCES,
-        "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
+        section = PROOF_SECTIONS.get("patch-compliance")
+        kpis["patch_compliance"] = section(company, start, end) if section else None
+    return kpis
 
 
 EVIDENCE_COLUMNS = [
@@ -110,13 +124,13 @@ EVIDENCE_COLUMNS = [
 ]
 
 
-def evidence_rows(company, *, time_range, end):
+def evidence_rows(company, *, period):
     """
     The rows behind the payload, for verification: every alert counted by noise reduction (with the
     incident correlation put it in) and every resolved incident counted by MTTR reduction and
     self-healing. Streamed from the database; a dict per row with the keys of EVIDENCE_COLUMNS.
     """
-    start = end - TIME_RANGES[time_range]
+    start, end = period.start, period.end
     alerts = (
         Alert.objects.filter(company=company, issued_at__gte=start, issued_at__lt=end)
         .order_by("issued_at", "id")

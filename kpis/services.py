@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from companyos import events
 from companyos.change_control import apply_changes, require_reason, save_with_history
 
 from . import history
@@ -194,6 +195,7 @@ def propose_change(kpi, *, actor, reason, **fields):
         # Another request opened a proposal since the check above: refuse naming it.
         check_no_open_proposal(kpi, held)
         raise
+    events.announce(events.proposal_submitted, sender=KpiChangeProposal, proposal=proposal)
     return ChangeOutcome(kpi, proposal)
 
 
@@ -248,6 +250,7 @@ def approve_proposal(proposal, *, approver, comment, emergency_reason=""):
     proposal.emergency_reason, proposal.applied_history_id = emergency_reason, applied.history_id
     proposal.save()
     _email_decision(proposal, kpi)
+    events.announce(events.proposal_decided, sender=KpiChangeProposal, proposal=proposal)
     return proposal
 
 
@@ -261,6 +264,7 @@ def reject_proposal(proposal, *, approver, comment):
     proposal.decided_by, proposal.decided_at, proposal.decision_comment = approver, timezone.now(), comment
     proposal.save()
     _email_decision(proposal, proposal.kpi)
+    events.announce(events.proposal_decided, sender=KpiChangeProposal, proposal=proposal)
     return proposal
 
 
@@ -401,6 +405,7 @@ def send_overdue_review_reminder(owner, today):
             )
     except IntegrityError:
         return None
+    events.announce(events.review_overdue, sender=KpiDefinition, owner=owner, definitions=overdue, day=today)
     lines = [f"- {kpi.slug} ({kpi.name}): review was due on {kpi.next_review_due:%Y-%m-%d}" for kpi in overdue]
     send_mail(
         subject=f"{len(overdue)} KPI definition{'s' if len(overdue) != 1 else ''} due for review",

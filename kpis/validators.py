@@ -46,3 +46,8 @@ class WithinBounds:
 
     def __eq__(self, other):
         return isinstance(other, WithinBounds) and (self.name, self.low, self.high) == (other.name, other.low, other.high)
+
+# An SLO's objective is a percentage strictly between 0 and 100: at 100 there is no error budget to burn, at 0
+# nothing to promise. Its period runs from a day to a year (the burn-rate windows scale with it, scoring.slo_rules).
+SLO_OBJECTIVE_BOUNDS = (0.0, 100.0)
+SLO_PERIOD_DAYS_RANGE = (1, 365)

@@ -1,8 +1,9 @@
 """
-The nightly run (beat, 02:00 UTC): correlate new alerts, compute the previous UTC day's observations of
-every computed KPI, then the day's score snapshots.
+The nightly run (beat, 02:00 UTC): check that no alert awaits correlation, compute the previous UTC day's
+observations of every computed KPI, then the day's score snapshots.
 
-Correlation runs first (one task, a company at a time under the company's row lock). It then fans out one
+Alerts are correlated as they arrive; the run first correlates any left pending (one task, a company at a time
+under the company's row lock) and reports how many it found. It then fans out one
 independent task per KPI -- a chunk that any worker may take, so more workers finish the night sooner --
 and records each chunk as pending in NightlyChunk. Each chunk marks itself done when its observations are
 committed; the one that finds no chunk pending any more queues the day's scoring (per company). No result
@@ -13,13 +14,16 @@ idempotent (correlation creates nothing twice, observations are overwritten by k
 per day, snapshots are recomputed), so a re-run, or two runs of the same day at once, give the same rows.
 """
 import datetime
+import inspect
 
 from celery import chain, group, shared_task
+from celery.signals import task_failure
 from django.db import transaction
 from django.utils import timezone
 
+from companyos import events
 from companyos.celery import DATABASE_TASK_OPTIONS
-from incidents.tasks import correlate_alerts
+from incidents.tasks import correlate_pending_alerts
 from kpis.choices import ObservationSource
 from kpis.observations import compute_observations, nightly_slugs
 from scoring.tasks import compute_day_snapshots
@@ -37,9 +41,9 @@ def nightly_run_id(day):
 
 
 def nightly_chain(day):
-    """The signatures of the run of `day`: correlation, then the fan-out into one chunk per KPI."""
+    """The signatures of the run of `day`: the check for pending alerts, then the fan-out into one chunk per KPI."""
     day_end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc)
-    return chain(correlate_alerts.si(until=day_end.isoformat()), fan_out_kpi_days.si(day.isoformat()))
+    return chain(correlate_pending_alerts.si(until=day_end.isoformat()), fan_out_kpi_days.si(day.isoformat()))
 
 
 def mark_chunks_pending(day, slugs):
@@ -103,3 +107,19 @@ def compute_kpi_day(slug, day_iso, company_id=None):
     if company_id is None and mark_chunk_done(day, slug):
         compute_day_snapshots.delay(day_iso)
     return result._asdict()
+
+
+@task_failure.connect
+def announce_failed_nightly_task(sender=None, task_id=None, exception=None, args=(), kwargs=None, **_):
+    """A task of the nightly run that failed for good (retries used up, or an error it does not retry) is announced."""
+    if sender is None or not sender.name.startswith(f"{__name__}."):
+        return
+    events.announce(
+        events.nightly_run_failed, sender=sender, task_id=task_id, arguments=_arguments(sender, args, kwargs or {}),
+        error=f"{type(exception).__name__}: {exception}",
+    )
+
+
+def _arguments(task, args, kwargs):
+    """The task's arguments by name (e.g. {"slug": ..., "day_iso": ...}), as a reader of the announcement needs them."""
+    return dict(inspect.signature(task.run).bind_partial(*(args or ()), **kwargs).arguments)

@@ -55,7 +55,7 @@ ACTIVE_TENANTS = DailyTotals(
 
 
 @calculator("active-tenants", grain=DAY, many_days=True)
-def active_tenants_rows(period, company_id=None):
+def active_tenants_rows(period, company_id=None, group=None):
     """
     Month-over-month growth of daily active tenants, in percent: (mean DAU of the 30 days ending with the day /
     mean DAU of the 30 days before - 1) x 100, where DAU is the distinct tenants with an active user that day
@@ -63,13 +63,13 @@ def active_tenants_rows(period, company_id=None):
     """
     return day_rows_from(
         growth_sql("month.mean_dau", "month_before.mean_dau"),
-        month=ACTIVE_TENANTS.sql(day_windows(period, ROLLING_WINDOW), company_id),
-        month_before=ACTIVE_TENANTS.sql(day_windows(period, ROLLING_WINDOW, earlier=ROLLING_WINDOW), company_id),
+        month=ACTIVE_TENANTS.sql(day_windows(period, ROLLING_WINDOW), company_id, group),
+        month_before=ACTIVE_TENANTS.sql(day_windows(period, ROLLING_WINDOW, earlier=ROLLING_WINDOW), company_id, group),
     )
 
 
 @calculator("weekly-active-users", grain=DAY, many_days=True)
-def weekly_active_users_rows(period, company_id=None):
+def weekly_active_users_rows(period, company_id=None, group=None):
     """
     Month-over-month growth of weekly active users, in percent: (distinct users active in the 7 days ending
     with the day / distinct users active in the 7 days ending 30 days earlier - 1) x 100. No value unless
@@ -77,8 +77,8 @@ def weekly_active_users_rows(period, company_id=None):
     """
     return day_rows_from(
         growth_sql("week.users", "week_before.users"),
-        week=ACTIVE_USERS.sql(day_windows(period, WEEK), company_id),
-        week_before=ACTIVE_USERS.sql(day_windows(period, WEEK, earlier=ROLLING_WINDOW), company_id),
+        week=ACTIVE_USERS.sql(day_windows(period, WEEK), company_id, group),
+        week_before=ACTIVE_USERS.sql(day_windows(period, WEEK, earlier=ROLLING_WINDOW), company_id, group),
     )
 
 
@@ -98,10 +98,10 @@ FLAG_CONTEXTS = DailyTotals(
 
 
 @calculator("feature-adoption-rate", grain=DAY, many_days=True)
-def feature_adoption_rate_rows(period, company_id=None):
+def feature_adoption_rate_rows(period, company_id=None, group=None):
     """
     Share of users served the key features, in percent, over the 30 days ending with the day: contexts served
     a variation that turns a key feature on / all contexts evaluated for the key features' flags x 100
     (daily distinct contexts summed over the flags and days; every imported flag is a key feature's).
     """
-    return FLAG_CONTEXTS.day_rows(period, company_id, value="adoption_pct")
+    return FLAG_CONTEXTS.day_rows(period, company_id, "adoption_pct", group)

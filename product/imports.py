@@ -20,6 +20,7 @@ class ActiveUserRow(serializers.Serializer):
     date = serializers.DateField(source="day")
     tenant_id = serializers.CharField(max_length=200)
     user_id = serializers.CharField(max_length=200)
+    cohort = serializers.CharField(max_length=100, required=False, default="")
 
 
 class FeatureFlagEvaluationRow(serializers.Serializer):
@@ -31,6 +32,8 @@ class FeatureFlagEvaluationRow(serializers.Serializer):
     result = serializers.ChoiceField(choices=list(RESULTS))
     evaluations = serializers.IntegerField(min_value=0, max_value=MAX_COUNT)
     contexts = serializers.IntegerField(min_value=0, max_value=MAX_COUNT)
+    tenant_id = serializers.CharField(max_length=200, required=False, default="")
+    cohort = serializers.CharField(max_length=100, required=False, default="")
 
     def validate(self, attrs):
         if attrs["contexts"] > attrs["evaluations"]:
@@ -51,7 +54,8 @@ ACTIVE_USERS = register(CsvKind(
     replaces=("day",),
     help_text=(
         "An analytics export of who was active, one row per UTC day, tenant and user: date (YYYY-MM-DD), tenant_id, "
-        "user_id (the same user has the same user_id on every day and in every tenant). Daily active tenants, "
+        "user_id (the same user has the same user_id on every day and in every tenant), optional cohort (the tenant's "
+        "customer cohort that day, e.g. Enterprise, SMB or Free, as the billing or CRM system names its plans). Daily active tenants, "
         "weekly and monthly active users are counted from it exactly. The file restates its days: importing it "
         "replaces the company's active users of those days."
     ),
@@ -63,12 +67,14 @@ FEATURE_FLAGS = register(CsvKind(
     label="Feature-flag evaluations (LaunchDarkly-style export)",
     model=FeatureFlagEvaluation,
     row_schema=FeatureFlagEvaluationRow,
-    key=("day", "flag_key", "variation"),
+    key=("day", "flag_key", "variation", "tenant_id", "cohort"),
     replaces=("day", "flag_key"),
     help_text=(
         "A feature-flag tool's daily evaluation export of the flags of the key features, one row per UTC day, flag "
         "and variation served: date (YYYY-MM-DD), flag_key, variation, result (enabled when the variation turns the "
-        "feature on, else disabled), evaluations (times served), contexts (distinct contexts, i.e. users, served it). "
+        "feature on, else disabled), evaluations (times served), contexts (distinct contexts, i.e. users, served it), "
+        "optional tenant_id and cohort (the rows of one tenant or cohort, split by the tool's context attributes; a "
+        "file splits a flag's day one way, by tenant, by cohort, or not at all). "
         "The file restates each flag's days: importing it replaces the company's evaluations of those flags and days."
     ),
 ))

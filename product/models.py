@@ -6,6 +6,8 @@ evaluated (a feature-flag tool's export). Each row keeps the uploaded file it ca
 from django.db import models
 from django.db.models import F, Q
 
+COHORT_HELP = "The tenant's customer cohort that day, e.g. Enterprise, SMB or Free; empty when the export names none."
+
 
 class ActiveUser(models.Model):
     """A user of a tenant (a customer account of the company's product) active on a UTC day."""
@@ -14,6 +16,7 @@ class ActiveUser(models.Model):
     day = models.DateField()
     tenant_id = models.CharField(max_length=200)
     user_id = models.CharField(max_length=200, help_text="Identifies the user across tenants.")
+    cohort = models.CharField(max_length=100, blank=True, help_text=COHORT_HELP)
     source_event = models.ForeignKey(
         "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="active_users",
         help_text="The uploaded file this row came from.",
@@ -46,6 +49,10 @@ class FeatureFlagEvaluation(models.Model):
     enabled = models.BooleanField(help_text="The variation turns the feature on.")
     evaluations = models.PositiveBigIntegerField()
     contexts = models.PositiveBigIntegerField(help_text="Distinct contexts (users) served this variation that day.")
+    tenant_id = models.CharField(
+        max_length=200, blank=True, help_text="The tenant these evaluations were served in; empty: not split by tenant."
+    )
+    cohort = models.CharField(max_length=100, blank=True, help_text=COHORT_HELP)
     source_event = models.ForeignKey(
         "connectors.SourceEvent", on_delete=models.RESTRICT, related_name="feature_flag_evaluations",
         help_text="The uploaded file this row came from.",
@@ -55,9 +62,9 @@ class FeatureFlagEvaluation(models.Model):
         ordering = ["company", "day", "flag_key", "variation"]
         constraints = [
             models.UniqueConstraint(
-                fields=["company", "day", "flag_key", "variation"],
+                fields=["company", "day", "flag_key", "variation", "tenant_id", "cohort"],
                 name="%(app_label)s_%(class)s_unique_variation_day",
-                violation_error_message="This flag's variation already has evaluations on this day.",
+                violation_error_message="This flag's variation already has evaluations on this day for this tenant and cohort.",
             ),
             models.CheckConstraint(
                 condition=Q(contexts__lte=F("evaluations")),
@@ -67,4 +74,4 @@ class FeatureFlagEvaluation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.day} {self.flag_key}={self.variation}: {self.evaluations}"
+        return f"{self.day} {self.flag_key}={self.variation}{f' ({self.tenant_id})' if self.tenant_id else ''}: {self.evaluations}"

@@ -5,7 +5,7 @@ their list); snapshots and breaches are read-only evidence.
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from companyos.admin import ReadOnlyAdmin, change_reason_field
@@ -14,6 +14,7 @@ from kpis.permissions import may_decide_proposals
 from kpis.proposal_decisions import ProposalDecisionActions
 from tenancy.admin_scoping import CompanyScopedAdmin
 
+from .audit_export_admin import audit_export_view
 from .models import SCORED_DIMENSIONS, Breach, DimensionWeights, DimensionWeightsProposal, ScoreSnapshot
 from .weights import approve_weights_proposal, open_proposal_conflict, propose_weights, reject_weights_proposal
 
@@ -47,6 +48,11 @@ class DimensionWeightsAdmin(SimpleHistoryAdmin):
 
     form = DimensionWeightsForm
     list_display = ["__str__", "updated_at"]
+
+    def get_urls(self):
+        # The audit export covers the weights and the definitions; its download lives beside the weights.
+        export = path("audit-export/", self.admin_site.admin_view(lambda request: audit_export_view(self, request)), name="scoring_audit_export")
+        return [export, *super().get_urls()]
 
     def has_add_permission(self, request):
         return False

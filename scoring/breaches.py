@@ -23,6 +23,7 @@ from django.db.models import BooleanField, Case, ExpressionWrapper, F, Max, Min,
 from django.db.models.functions import Lag, Lead
 from django.utils import timezone
 
+from companyos import events
 from incidents.choices import Severity
 from kpis.choices import Direction, Units
 from kpis.models import Observation
@@ -105,7 +106,7 @@ def _runs(boundaries):
 def evaluate_breaches(day, *, company):
     """Open and close the breaches of `company` from the observations of `day` (and the lookback before it)."""
     start, end = day_bounds(day)
-    versions = definitions_in_force(end)
+    versions = definitions_in_force(end, on=day)
     definitions = {v.definition.pk: v.definition for v in versions.values() if v.definition.critical_threshold is not None}
     if not definitions:
         return []
@@ -130,6 +131,7 @@ def evaluate_breaches(day, *, company):
             if recovery is not None:
                 breach.closed_at = breach.current_at = recovery["observed_at"]
                 breach.current_value = recovery["value"]
+                events.announce(events.breach_closed, sender=Breach, breach=breach)
             breach.save(update_fields=["worst_value", "current_value", "current_at", "closed_at"])
         touched.append(breach)
     return touched
@@ -152,6 +154,7 @@ def _open(definition, scope, first):
     )
     if created:
         transaction.on_commit(lambda: notify_owner(breach.pk))
+        events.announce(events.breach_opened, sender=Breach, breach=breach)
     return breach
 
 

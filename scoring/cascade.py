@@ -161,6 +161,26 @@ def _scope(level, domain, service, own, members, definitions, weights):
     )
 
 
+def scored_weights(definitions):
+    """{dimension: {slug: weight}} of the scored KPIs among `definitions`."""
+    return {
+        dimension.value: {
+            definition.slug: kpi_weight(definition)
+            for definition in definitions
+            if definition.dimension == dimension and is_scored(definition)
+        }
+        for dimension in SCORED_DIMENSIONS
+    }
+
+
+def own_dimensions(kpi_results, weights):
+    """
+    {dimension: DimensionResult} of a scope scored from its own KPIs alone, as a service is: `kpi_results`
+    {slug: KpiResult}, `weights` as scored_weights gives them.
+    """
+    return {dimension: _dimension(kpi_weights, kpi_results, []) for dimension, kpi_weights in weights.items()}
+
+
 def _member(domain, service=None):
     return {"domain": domain.slug, "service": service.slug if service else None, "name": (service or domain).name}
 
@@ -172,14 +192,7 @@ def scope_results(company, domains, services, own, versions):
     (scoring.versions.definitions_in_force).
     """
     definitions = {kpi_id: version.definition for kpi_id, version in versions.items()}
-    weights = {
-        dimension.value: {
-            definition.slug: kpi_weight(definition)
-            for definition in definitions.values()
-            if definition.dimension == dimension and is_scored(definition)
-        }
-        for dimension in SCORED_DIMENSIONS
-    }
+    weights = scored_weights(definitions.values())
 
     def scope(level, domain, service, own_here, members):
         return _scope(level, domain, service, own_here, members, definitions, weights)

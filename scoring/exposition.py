@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from kpis.choices import Visibility
 from kpis.models import KpiDefinition
+from tenancy.models import Service
 
 from .choices import ScopeLevel
 from .models import Breach, ScoreSnapshot
@@ -68,7 +69,13 @@ class ScoreCollector:
         )
         for row in open_breaches:
             breaches.add_metric([row["company__slug"], row["kpi__slug"]], row["count"])
-        yield from (composite, dimension, kpi_value, kpi_score, scored_day, breaches)
+        # The cascade, as the health model's domain reliability rule joins it (scoring.recording_rules).
+        mapping = GaugeMetricFamily(
+            "service_domain_mapping", "1 per service, labelled with its domain.", labels=["company", "domain", "service"]
+        )
+        for row in Service.objects.order_by().values_list("domain__company__slug", "domain__slug", "slug"):
+            mapping.add_metric(list(row), 1)
+        yield from (composite, dimension, kpi_value, kpi_score, scored_day, breaches, mapping)
 
 
 def _epoch(day):

@@ -130,7 +130,7 @@ def compute_snapshots(day, *, company=None, as_of_now=False):
     """
     if not as_of_now:
         return [snapshot for stored in store_day_snapshots(day, company=company) for snapshot in stored.snapshots]
-    versions, weights_version = definitions_in_force(timezone.now()), weights_in_force(timezone.now())
+    versions, weights_version = definitions_in_force(timezone.now(), on=day), weights_in_force(timezone.now())
     return [
         snapshot
         for each in _companies(company)
@@ -158,7 +158,7 @@ def store_day_snapshots(day, *, company=None):
     snapshots stay (or none is made) and `kept_because` names the day, the KPIs and their retention rule.
     """
     start, end = day_bounds(day)
-    versions, weights_version = definitions_in_force(end), weights_in_force(end)
+    versions, weights_version = definitions_in_force(end, on=day), weights_in_force(end)
     stored = []
     for each in _companies(company):
         built = build_snapshots(day, each, versions=versions, weights_version=weights_version)

@@ -2,7 +2,7 @@
 Which version of each KPI definition and of the dimension weights was in force at a moment, from their history.
 
 A day is scored with the versions in force at its end, so a change made today does not rewrite last month's
-scores. A KPI (or the weights) first recorded after that moment -- e.g. a catalogue loaded after the data it
+scores, and with the target and critical threshold that version's dated schedule sets for the day. A KPI (or the weights) first recorded after that moment -- e.g. a catalogue loaded after the data it
 is backfilled over -- is scored with its first recorded version.
 """
 from dataclasses import dataclass
@@ -37,8 +37,11 @@ def _version_at(history_model, moment):
     return Coalesce(Subquery(latest), Subquery(first))
 
 
-def definitions_in_force(moment):
-    """{kpi id: DefinitionVersion} of the active definitions in force at `moment`, in one query."""
+def definitions_in_force(moment, *, on):
+    """
+    {kpi id: DefinitionVersion} of the active definitions in force at `moment`, in one query, each with the
+    thresholds its target schedule sets for the day `on`.
+    """
     history_model = KpiDefinition.history.model
     rows = (
         history_model.objects.alias(in_force=_version_at(history_model, moment))
@@ -46,7 +49,7 @@ def definitions_in_force(moment):
         .exclude(history_type=DELETED)
         .order_by("id")
     )
-    return {row.id: DefinitionVersion(row.history_id, _recorded_definition(row)) for row in rows}
+    return {row.id: DefinitionVersion(row.history_id, _recorded_definition(row).in_force_on(on)) for row in rows}
 
 
 def _recorded_definition(row):

@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from companyos import events
 from companyos.change_control import apply_changes, require_reason
 from kpis.choices import ProposalStatus
 from kpis.services import ProposalConflict, open_for_decision
@@ -107,6 +108,7 @@ def propose_weights(*, actor, reason, **weights):
     except IntegrityError:
         # Another request opened a proposal since the check above: refuse naming it.
         raise open_proposal_conflict() or ProposalConflict("A weights proposal is open already.")
+    events.announce(events.proposal_submitted, sender=DimensionWeightsProposal, proposal=proposal)
     return proposal
 
 
@@ -141,6 +143,7 @@ def approve_weights_proposal(proposal, *, approver, comment):
     proposal.applied_history_id = applied.history_id
     proposal.save()
     _email_decision(proposal)
+    events.announce(events.proposal_decided, sender=DimensionWeightsProposal, proposal=proposal)
     return proposal
 
 
@@ -152,6 +155,7 @@ def reject_weights_proposal(proposal, *, approver, comment):
     proposal.decided_by, proposal.decided_at, proposal.decision_comment = approver, timezone.now(), comment
     proposal.save()
     _email_decision(proposal)
+    events.announce(events.proposal_decided, sender=DimensionWeightsProposal, proposal=proposal)
     return proposal
 
 

@@ -19,7 +19,7 @@ from tenancy.models import Service
 
 from . import services
 from .choices import Scanner
-from .models import ScanReport, SecretFinding, Vulnerability
+from .models import InstancePatchState, PatchScan, ScanReport, SecretFinding, Vulnerability
 from .querysets import remediation_due_at
 
 
@@ -164,3 +164,25 @@ class ScanReportAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
     list_filter = ["scanner", "service__domain__company", "service"]
     list_select_related = ["service__domain__company", "source_event"]
     date_hierarchy = "scanned_at"
+
+
+class InstancePatchStateInline(admin.TabularInline):
+    model = InstancePatchState
+    fields = ["instance_id", "patch_group", "installed_count", "missing_count", "failed_count", "critical_non_compliant_count", "operation_end_time"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PatchScan)
+class PatchScanAdmin(CompanyScopedAdmin, ReadOnlyAdmin):
+    """Uploaded Patch Manager instance patch states (POST /api/patch-states/), one scan per answer, read-only."""
+
+    list_display = ["scanned_at", "company", "source_event"]
+    list_filter = ["company"]
+    list_select_related = ["company", "source_event"]
+    date_hierarchy = "scanned_at"
+    inlines = [InstancePatchStateInline]

@@ -12,6 +12,7 @@ from django.db.models import DateTimeField, F, Min, Q
 from kpis.calculators import DAY, ONE_DAY, ROLLING_WINDOW, calculator, computed_from, evidence
 from kpis.calculators.toolkit import RowsInWindows, company_filter, from_db, minutes_between_sql
 
+from . import patch_compliance  # noqa: F401  (registers patch compliance, computed from patch scans)
 from .choices import VULNERABILITY_SCANNERS, Scanner, Severity
 from .models import ScanReport, SecretFinding, Vulnerability
 from .querysets import remediation_due_at

@@ -114,3 +114,47 @@ class SecretFinding(models.Model):
 
     def __str__(self):
         return f"{self.rule_id} in {self.file}:{self.line} ({self.service})"
+
+
+class PatchScan(models.Model):
+    """
+    One received `ssm.describe_instance_patch_states` answer (AWS Systems Manager Patch Manager): the patch state of
+    each of a company's managed instances, as of `scanned_at`, with the uploaded payload it came from.
+    """
+
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="patch_scans")
+    scanned_at = models.DateTimeField(help_text="The newest OperationEndTime of its instances: when its results are from.")
+    source_event = models.OneToOneField("connectors.SourceEvent", on_delete=models.RESTRICT, related_name="patch_scan")
+
+    class Meta:
+        ordering = ["company", "-scanned_at"]
+        indexes = [models.Index(fields=["company", "scanned_at"])]
+
+    def __str__(self):
+        return f"{self.company} patch states at {self.scanned_at:%Y-%m-%d %H:%M}"
+
+
+class InstancePatchState(models.Model):
+    """One managed instance of a patch scan, with Patch Manager's counts of its patches."""
+
+    scan = models.ForeignKey(PatchScan, on_delete=models.CASCADE, related_name="instances")
+    instance_id = models.CharField(max_length=200, help_text="InstanceId, e.g. i-0123456789abcdef0.")
+    patch_group = models.CharField(max_length=256, blank=True, help_text="PatchGroup; empty when in none.")
+    installed_count = models.PositiveIntegerField()
+    missing_count = models.PositiveIntegerField()
+    failed_count = models.PositiveIntegerField()
+    critical_non_compliant_count = models.PositiveIntegerField(default=0)
+    operation_end_time = models.DateTimeField(help_text="When the instance's last scan or install operation ended.")
+
+    class Meta:
+        ordering = ["scan", "instance_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scan", "instance_id"],
+                name="%(app_label)s_%(class)s_unique_instance",
+                violation_error_message="A patch scan lists each instance once.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.instance_id} ({self.scan})"

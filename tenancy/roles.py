@@ -15,6 +15,9 @@ ALL_COMPANIES = "All companies"
 # The roles that read company data (scores, incidents, evidence). A data source's token writes, and reads back only
 # what a view offers it to confirm its writes; a user in no group reads nothing.
 READING_ROLES = frozenset({KPI_OWNERS, AUDITORS, KPI_APPROVERS, EXECUTIVES, STAKEHOLDERS, RESPONDERS})
+# The roles whose work is in the admin (definitions, reviews, history, proposals): membership gives admin access
+# (staff status, tenancy.admin_access). Executives, stakeholders and responders read the cockpit; data sources post.
+ADMIN_ROLES = frozenset({KPI_OWNERS, AUDITORS, KPI_APPROVERS})
 
 
 def group_names(user):

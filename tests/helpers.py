@@ -1,8 +1,10 @@
 """Small helpers the test modules of several apps share (fixtures live in conftest.py)."""
 import datetime
 import os
+import socket
 import subprocess
 import sys
+import time
 
 from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
@@ -121,3 +123,27 @@ def scope_params(company):
         params.append(domain.slug)
         params += [f"{domain.slug}/{service.slug}" for service in domain.services.order_by("slug")]
     return params
+
+
+# How long a test waits for a server it started (Prometheus, Alertmanager) or for what it is to do.
+READY_TIMEOUT = 20
+
+
+def free_port():
+    """A port free on 127.0.0.1 now, for a server that cannot be told to pick one itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(check, what, timeout=READY_TIMEOUT):
+    """Poll `check()` until it is true (a connection refused counts as not yet); fail saying `what` was not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"Not ready in {timeout} s: {what}")

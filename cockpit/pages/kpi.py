@@ -7,6 +7,7 @@ import datetime
 from django.db.models import Max
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from kpis.calculators import EVIDENCE, INCIDENT, UnknownCalculator, get_calculator
 from kpis.history import version_of
@@ -59,7 +60,11 @@ def kpi_detail(user, scope, slug, day=None):
     ]
     days = [each_day for each_day, _ in trend]
     values = [data["value"] if data else None for _, data in trend]
-    low, high = value_range([*values, definition.target, definition.critical_threshold])
+    # What each day was scored against (its snapshot's thresholds); a day without a value, what the schedule sets.
+    targets, criticals = zip(*(
+        (data["target"], data["critical"]) if data else definition.thresholds_on(each_day) for each_day, data in trend
+    )) if trend else ((), ())
+    low, high = value_range([*values, *targets, *criticals])
     links = [scope.url("kpi", slug, day=f"{each_day:%Y-%m-%d}") for each_day in days]
     data = snapshot.kpis.get(slug)
     observation_ids = snapshot.inputs.get("observations", {}).get(slug, [])
@@ -82,7 +87,7 @@ def kpi_detail(user, scope, slug, day=None):
             [(definition.name, "value", values)],
             low=low,
             high=high,
-            references=[("target", "target", definition.target), ("critical", "critical", definition.critical_threshold)],
+            references=[("target", "target", list(targets)), ("critical", "critical", list(criticals))],
             links=links,
             height=220,
         ),
@@ -99,10 +104,25 @@ def kpi_detail(user, scope, slug, day=None):
         ],
         "observation_count": len(observation_ids),
         "version_url": reverse("cockpit:version", args=[slug, history_id]) if history_id else None,
+        "schedule": _schedule(definition),
         "grain": grain,
         "evidence": _daily_evidence(scope, slug, snapshot.day) if grain and grain != INCIDENT else None,
     })
     return page
+
+
+def _schedule(definition):
+    """The definition's dated targets, formatted, each marked when it is the one in force today."""
+    today = timezone.localdate()
+    in_force = definition.thresholds_on(today)
+    entries = [
+        {"from": entry["from"], "target": format_value(entry["target"], definition.units),
+         "critical": format_value(entry.get("critical", definition.critical_threshold), definition.units),
+         "future": entry["from"] > f"{today:%Y-%m-%d}"}
+        for entry in definition.target_schedule
+    ]
+    return {"entries": entries, "today": {"target": format_value(in_force[0], definition.units),
+                                          "critical": format_value(in_force[1], definition.units)}}
 
 
 def _daily_evidence(scope, slug, day):

@@ -9,7 +9,8 @@ from django.http import Http404
 from tenancy.access import visible_companies
 from kpis.choices import Dimension, Direction
 from kpis.models import KpiDefinition
-from kpis.proof import TIME_RANGES, kpi_metrics
+from companyos.api.dates import period_ending
+from kpis.proof import kpi_metrics
 from scoring.cascade import CASCADE_RULE
 from scoring.choices import ScopeLevel
 from scoring.models import SCORED_DIMENSIONS, Breach, ScoreSnapshot
@@ -132,16 +133,28 @@ def _children(scope, snapshot):
 def _methodology(scope, snapshot, definitions):
     """The alert-methodology panel: the proof payload of the scored day's 30-day period, each figure linked to its KPI."""
     end = day_bounds(snapshot.day)[1]
-    payload = kpi_metrics(scope.company, time_range=METHODOLOGY_RANGE, end=end, visible_slugs=list(definitions))
+    period = period_ending(end, METHODOLOGY_RANGE)
+    payload = kpi_metrics(scope.company, period=period, visible_slugs=list(definitions))
     company = Scope(scope.company)
     links = {slug: company.url("kpi", slug) for slug in ("noise-reduction", "mttr-reduction", "self-healed", "patch-compliance", "mttr")}
     return {
-        "first_day": (end - TIME_RANGES[METHODOLOGY_RANGE]).date(),
+        "first_day": period.start.date(),
         "last_day": snapshot.day,
         "kpis": payload["kpis"],
         "links": links,
         "runbooks": (payload["kpis"].get("self_healed") or {}).get("runbooks_used", []),
+        "patch_trend": _patch_trend(payload["kpis"].get("patch_compliance")),
     }
+
+
+def _patch_trend(patch):
+    """A sparkline of the compliance of the latest scan of each day of the proof's 30-day trend; None without two days."""
+    trend = (patch or {}).get("trend_30d", [])
+    if len(trend) < 2:
+        return None
+    days = [datetime.date.fromisoformat(point["day"]) for point in trend]
+    values = [point["compliance_pct"] for point in trend]
+    return line_chart(days, [("Patch compliance", "spark", values)], low=0, high=100, width=160, height=32, axes=False)
 
 
 def overview(user, scope, day=None):

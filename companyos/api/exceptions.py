@@ -6,7 +6,7 @@ One JSON shape for every API error:
 `message` always starts with the field or slug at fault when there is one, so a client can show it as is.
 """
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
@@ -61,7 +61,12 @@ def _first_message(fields):
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        if hasattr(exc, "error_dict"):
+            # A model's own clean() reports under "__all__": the request as a whole, named as DRF names it.
+            detail = {"non_field_errors" if name == NON_FIELD_ERRORS else name: messages for name, messages in exc.message_dict.items()}
+        else:
+            detail = {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
     if isinstance(exc, DataError):
         # The database refused a value no validator caught (a NUL character, a number out of range).
         exc = exceptions.ValidationError({"non_field_errors": ["A value in the request cannot be stored: " + str(exc).splitlines()[0]]})

@@ -1,4 +1,5 @@
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 
 from companyos.csv_export import SpreadsheetSafeWriter
 
@@ -12,6 +13,19 @@ class CSVRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         raise NotImplementedError("CSV bodies are streamed by the view; errors are rendered as JSON.")
+
+
+class StreamsItsOwnBody:
+    """
+    A view mixin for views that stream their own body (a CSV, `?format=csv`): what DRF renders for them (errors,
+    OPTIONS) keeps the API's JSON whatever format was asked for.
+    """
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response):
+            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return response
 
 
 class Echo:

@@ -1,4 +1,7 @@
-"""OpenAPI post-processing: every operation documents the one error shape and the error statuses it can return."""
+"""
+OpenAPI post-processing: every operation documents the one error shape and the error statuses it can return, and
+what the views refuse that the annotations cannot say.
+"""
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -31,6 +34,17 @@ WRITE_ERRORS = {
     "409": "Conflicts with something that exists (e.g. an observation key).",
     "413": "The body is larger than the request limit; split the batch.",
 }
+
+
+def refuse_blank_required_parameters(result, generator, request, public):
+    """A required string query parameter (`company`, `company_id`) is refused when empty: its schema says so (minLength)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("required") and parameter["in"] == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)
+    return result
 
 
 def add_error_responses(result, generator, request, public):

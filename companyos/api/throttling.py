@@ -52,18 +52,29 @@ class FailedTokenThrottle(SettingsRateThrottle):
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    """DRF's `Authorization: Token <key>`, slowed for an address that keeps presenting bad tokens (FailedTokenThrottle)."""
+    """
+    DRF's token, as `Authorization: Token <key>` or `Bearer <key>` (what Alertmanager's and Prometheus'
+    `authorization` sends by default), slowed for an address that keeps presenting bad tokens (FailedTokenThrottle).
+    """
+
+    keywords = (b"token", b"bearer")
 
     def authenticate(self, request):
         words = authentication.get_authorization_header(request).split()
-        if not words or words[0].lower() != self.keyword.lower().encode():
+        if not words or words[0].lower() not in self.keywords:
             return None
         throttle = FailedTokenThrottle()
         refusal = throttle.refusal(request)
         if refusal is not None:
             raise refusal
         try:
-            return super().authenticate(request)
+            if len(words) != 2:
+                raise AuthenticationFailed("Invalid token header: give one key after the keyword.")
+            try:
+                key = words[1].decode()
+            except UnicodeError:
+                raise AuthenticationFailed("Invalid token header: the key has characters a token never has.") from None
+            return self.authenticate_credentials(key)
         except AuthenticationFailed:
             throttle.record_failure()
             raise

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("security.api.urls")),
     path("", include("finance.api.urls")),
     path("", include("product.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # A browser page: an anonymous visitor is sent to log in. Its script is a separate file (the split view), as the
     # Content-Security-Policy allows no inline script.

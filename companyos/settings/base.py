@@ -39,15 +39,20 @@ INSTALLED_APPS = [
     "product",
     "pipeline",
     "cockpit",
+    "reports",
+    "notifications",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the path: /api/kpis is served as /api/kpis/ (companyos.api.trailing_slash).
+    "companyos.api.trailing_slash.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "companyos.replica.ReadsFromReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Gives django-simple-history the acting user for every change made in a request.
@@ -86,6 +91,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# DATABASE_REPLICA_URL adds a streaming read replica: the cockpit's and the API's GET requests read from it
+# (companyos.replica); writes, the admin, tasks and commands use the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+READS_FROM_REPLICA = "replica" in DATABASES
+DATABASE_ROUTERS = ["companyos.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -111,6 +126,14 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "companyos@localhost")
 # Who hears of a breach of a KPI with neither an owner nor members in the group named as its owner role.
 BREACH_NOTIFY_EMAIL = os.environ.get("BREACH_NOTIFY_EMAIL", "")
+# The State of DevOps report whose performance clusters the DORA tiers use (delivery.dora.REPORTS: 2023 or 2024).
+DORA_REPORT_YEAR = env_int("DORA_REPORT_YEAR", 2024)
+# Notifications (the notifications app): links in messages start with PORTAL_URL (e.g. https://kpi.example.com).
+PORTAL_URL = os.environ.get("PORTAL_URL", "").rstrip("/")
+# Chat and webhook URLs must reach a public address, never this network's own (private, loopback, link-local)
+# unless this is on: a request the portal sends must not be turned against services behind its firewall.
+NOTIFICATION_WEBHOOKS_ALLOW_PRIVATE = env_bool("NOTIFICATION_WEBHOOKS_ALLOW_PRIVATE", False)
+NOTIFICATION_WEBHOOK_TIMEOUT = env_int("NOTIFICATION_WEBHOOK_TIMEOUT", 10)
 
 # Celery: CELERY_BROKER_URL switches to a real broker (Redis); without it tasks run eagerly in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -146,11 +169,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 50 * 60},
     },
+    # Notifications held back by their channel's rate limit, or whose task was lost, are queued again.
+    "start-pending-notifications": {
+        "task": "notifications.tasks.start_pending_deliveries",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
     # Breaches of today so far; the nightly chain evaluates the whole previous day after its snapshots.
     "start-breach-evaluation": {
         "task": "scoring.tasks.start_breach_evaluation",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 10 * 60},
+    },
+    # Last month's health reports, on the 1st once the nightly run has scored the month's last day.
+    "start-monthly-reports": {
+        "task": "reports.tasks.start_monthly_reports",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+        "options": {"expires": 18 * 3600},
     },
 }
 
@@ -171,12 +206,12 @@ REST_FRAMEWORK = {
         "failed_token": os.environ.get("API_FAILED_TOKEN_RATE", "10/minute"),
     },
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "companyos.api.filters.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "companyos.api.exceptions.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "companyos.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 
@@ -191,9 +226,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A string field that refuses "" says so (minLength 1), so clients and schema-driven tests know.
+    "ENFORCE_NON_BLANK_FIELDS": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "companyos.api.schema.add_error_responses",
+        "companyos.api.schema.refuse_blank_required_parameters",
     ],
     "ENUM_NAME_OVERRIDES": {
         "KpiStatusEnum": "kpis.choices.Status",
@@ -219,6 +257,10 @@ JSON_MAX_DEPTH = 32
 # Proxies in front of the portal that append to X-Forwarded-For: the client's address is the entry they appended
 # (companyos.client_address). 0 trusts the header not at all.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# A Prometheus query that returns no series (the data not there yet) is evaluated again, like a failed one, every
+# hour until the time it evaluates is this old; after that an empty result is final (kept as ignored).
+PROMETHEUS_EMPTY_RESULT_RETRY = datetime.timedelta(hours=env_int("PROMETHEUS_EMPTY_RESULT_RETRY_HOURS", 24))
 
 # Login lockout (django-axes), for the cockpit's and the admin's login alike: after AXES_FAILURE_LIMIT wrong passwords
 # for one username from one client address, that pair is refused (429) for AXES_COOLOFF_TIME, right password or not.

@@ -4,8 +4,8 @@ from connectors.models import SourceEvent
 
 
 class SourceEventSerializer(serializers.ModelSerializer):
-    company = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    company = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SourceEvent

@@ -1,4 +1,5 @@
 import logging
+import urllib.parse
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -15,6 +16,8 @@ from tenancy.access import in_visible_companies
 from .serializers import ReceivedSerializer, SourceEventSerializer
 
 logger = logging.getLogger(__name__)
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 class ViewPermissions(DjangoModelPermissions):
@@ -83,7 +86,7 @@ class SignedWebhookView(APIView):
     def post(self, request, integration_id):
         integration = self.authenticated_integration(request, integration_id)
         try:
-            payload = load_json(request.body)
+            payload = load_json(self.json_body(request))
         except JsonTooDeep as error:
             raise exceptions.ValidationError({"body": [str(error)]}) from None
         except ValueError as error:  # not JSON, or not UTF-8
@@ -92,6 +95,22 @@ class SignedWebhookView(APIView):
             raise exceptions.ValidationError({"body": ["The body is a JSON object."]})
         # A handler's ValidationError becomes a 400 naming the field (companyos.api.exceptions).
         return Response(ReceivedSerializer(self.deliver(request, integration, payload)).data)
+
+    @staticmethod
+    def json_body(request):
+        """
+        The JSON the body carries: the body itself, or, as `application/x-www-form-urlencoded` (GitHub's default
+        content type), its `payload` field. The signature is over the body as sent either way.
+        """
+        if request.content_type != FORM_CONTENT_TYPE:
+            return request.body
+        try:
+            fields = urllib.parse.parse_qs(request.body.decode(), strict_parsing=True, errors="strict")
+        except (UnicodeError, ValueError) as error:
+            raise exceptions.ValidationError({"body": [f"The form body cannot be read: {error}"]}) from None
+        if len(fields.get("payload", [])) != 1:
+            raise exceptions.ValidationError({"payload": ["A form-encoded delivery carries its JSON in one 'payload' field."]})
+        return fields["payload"][0].encode()
 
     def deliver(self, request, integration, payload):
         raise NotImplementedError

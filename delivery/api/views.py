@@ -11,7 +11,8 @@ EVENT_HEADER = "X-GitHub-Event"
 
 class GitHubWebhookView(SignedWebhookView):
     """
-    A GitHub organisation's or repository's webhook (content type application/json), signed with the
+    A GitHub organisation's or repository's webhook (content type application/json or GitHub's default
+    application/x-www-form-urlencoded, the JSON in its `payload` field), signed with the
     integration's secret. Reads push, pull_request, deployment, deployment_status, check_suite and workflow_run
     deliveries of linked repositories; every delivery is kept, once per X-GitHub-Delivery (a redelivery changes
     nothing), and what is not read is kept as ignored with the reason.

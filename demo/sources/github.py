@@ -1,6 +1,6 @@
 """
-Demo GitHub history: one GitHub organisation per company with a repository per service, linked to it,
-and on each day merged pull requests, pushes to main, CI runs (as workflow runs or check suites) and
+Demo GitHub history: one GitHub organisation per company with a repository per service, linked to it and
+owned by a team (the repository custom property `team`), and on each day merged pull requests, pushes to main, CI runs (as workflow runs or check suites) and
 deployments to production with their statuses (a few failing). Every one is a webhook payload
 in GitHub's format, delivered through delivery.github.receive_delivery, the webhook's own path.
 
@@ -69,6 +69,10 @@ def _git_person(user):
     return {"name": user["login"], "email": f"{user['login']}@example.com", "username": user["login"]}
 
 
+# The team owning each service's repository, set as the organisation's repository custom property "team".
+TEAMS = {"neo4j": "data", "ingest": "data", "gateway": "platform", "auth": "identity", "web": "web", "apollo-client": "web"}
+
+
 class _Organisation:
     """One company's GitHub organisation: its integration, repositories (one per service) and GitHub's id counter."""
 
@@ -92,7 +96,7 @@ class _Organisation:
             )
             self.repositories.append({
                 "id": rng.randint(100_000_000, 999_999_999), "name": service.slug, "full_name": full_name,
-                "pull_requests": rng.randint(100, 900), "head": _sha(rng),
+                "pull_requests": rng.randint(100, 900), "head": _sha(rng), "team": TEAMS.get(service.slug, "platform"),
             })
         self.last_id = rng.randint(1_000_000_000, 2_000_000_000)
 
@@ -109,7 +113,7 @@ class _Organisation:
             "private": True, "owner": self.owner, "html_url": f"{WEB}/{repo['full_name']}", "fork": False,
             "url": url, "deployments_url": f"{url}/deployments", "created_at": "2022-06-01T09:00:00Z",
             "updated_at": "2024-01-02T10:00:00Z", "pushed_at": "2024-01-02T10:00:00Z", "visibility": "private",
-            "default_branch": "main",
+            "default_branch": "main", "custom_properties": {"team": repo["team"]},
         }
         if pushed_at:
             body.update(created_at=1654074000, pushed_at=int(pushed_at.timestamp()), master_branch="main")

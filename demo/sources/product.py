@@ -1,13 +1,15 @@
 """
 Demo product usage, written as the real exports and imported through connectors.csv_import like an upload:
 per company an analytics export of daily active users (a few hundred users in a few dozen tenants, more
-every month, fewer on weekends) and a daily feature-flag evaluation export of four key features, both from
+every month, fewer on weekends; each tenant in a cohort, Enterprise, SMB or Free) and a daily feature-flag
+evaluation export of four key features split by cohort, both from
 60 days before `start` (so month-over-month KPIs have a previous month on every demo day). Deterministic for
 a seed; importing the same demo twice changes nothing.
 """
 import datetime
 import random
 import string
+import zlib
 from collections import Counter
 
 from connectors.csv_import import import_records
@@ -15,8 +17,12 @@ from kpis.calculators import ROLLING_WINDOW
 
 from ..registry import demo_source
 
-ACTIVE_USER_COLUMNS = ["date", "tenant_id", "user_id", "platform"]
-FLAG_COLUMNS = ["date", "project_key", "environment_key", "flag_key", "variation", "result", "evaluations", "contexts"]
+ACTIVE_USER_COLUMNS = ["date", "tenant_id", "user_id", "platform", "cohort"]
+FLAG_COLUMNS = [
+    "date", "project_key", "environment_key", "flag_key", "variation", "result", "evaluations", "contexts", "tenant_id", "cohort",
+]
+# The customer cohorts of the health model and the share of tenants in each.
+COHORTS = (("Enterprise", 0.2), ("SMB", 0.5), ("Free", 0.3))
 # flag key -> (variations as (name, turns the feature on), share of the day's users evaluating it,
 # share served an enabled variation on the first day, the same on the last day: rollouts progress)
 FLAGS = {
@@ -39,11 +45,39 @@ def seed_product(companies, start, end, seed):
         users = _users(rng, days)
         active = [(day, tenant, user, platform) for day in days for tenant, user, platform in _active_on(rng, users, day)]
         summary["active users"] += import_records("active-users", company, ACTIVE_USER_COLUMNS, (
-            {"date": f"{day}", "tenant_id": tenant, "user_id": user, "platform": platform} for day, tenant, user, platform in active
+            {"date": f"{day}", "tenant_id": tenant, "user_id": user, "platform": platform, "cohort": cohort_of(tenant)}
+            for day, tenant, user, platform in active
         ))
         daily_users = Counter(day for day, *_ in active)
-        summary["feature flag evaluations"] += import_records("feature-flags", company, FLAG_COLUMNS, _flag_rows(rng, days, daily_users))
+        cohort_users = Counter((day, cohort_of(tenant)) for day, tenant, *_ in active)
+        summary["feature flag evaluations"] += import_records(
+            "feature-flags", company, FLAG_COLUMNS, _by_cohort(_flag_rows(rng, days, daily_users), daily_users, cohort_users)
+        )
     return dict(summary)
+
+
+def cohort_of(tenant):
+    """A tenant's cohort, fixed by its id (not drawn from the generator, so the rest of the demo stays as it was)."""
+    position, floor = zlib.crc32(tenant.encode()) % 100 / 100, 0.0
+    for cohort, share in COHORTS:
+        floor += share
+        if position < floor:
+            return cohort
+    return COHORTS[-1][0]
+
+
+def _by_cohort(rows, daily_users, cohort_users):
+    """Each flag row split by cohort in proportion to the day's active users of each, as a cohort-segmented export is."""
+    split = []
+    for row in rows:
+        day = datetime.date.fromisoformat(row["date"])
+        for cohort, _ in COHORTS:
+            share = cohort_users[day, cohort] / daily_users[day] if daily_users[day] else 0
+            contexts = round(row["contexts"] * share)
+            if contexts:
+                split.append({**row, "tenant_id": "", "cohort": cohort, "contexts": contexts,
+                              "evaluations": max(contexts, round(row["evaluations"] * share))})
+    return split
 
 
 def _users(rng, days):

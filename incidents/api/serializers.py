@@ -8,13 +8,13 @@ from incidents.models import Alert, Incident, Milestone, PhaseTransition, Runboo
 
 class IncidentSerializer(serializers.ModelSerializer):
     company = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Incident
         fields = [
             "id", "company", "service", "external_id", "title", "severity", "status", "detected_at",
-            "acknowledged_at", "resolved_at", "automation_used", "runbook_id", "correlation_key",
+            "acknowledged_at", "resolved_at", "automation_used", "runbook_id", "correlation_key", "merged_into",
         ]
         read_only_fields = fields
 
@@ -128,10 +128,40 @@ class RunbookExecutionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PhaseTransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PhaseTransition
+        fields = ["id", "phase", "entered_at"]
+        read_only_fields = fields
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = ["id", "name", "committed_eta", "delivered_at"]
+        read_only_fields = fields
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SurveyResponse
+        fields = ["id", "respondent", "score", "submitted_at"]
+        read_only_fields = fields
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Alert
+        fields = ["id", "external_id", "service", "asset", "signature", "severity", "issued_at", "source", "incident"]
+        read_only_fields = fields
+
+
 class AlertmanagerAlertSerializer(serializers.Serializer):
     """
     One alert of an Alertmanager webhook, type-checked; the fields we do not read are kept with the alert as sent.
-    `endsAt` is not read (Alertmanager sends 0001-01-01T00:00:00Z for a firing alert).
+    `endsAt` is read only when `status` is resolved (Alertmanager sends 0001-01-01T00:00:00Z, or a guess, while firing).
     """
 
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=1000), required=False)
@@ -161,3 +191,11 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
 class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     created = serializers.IntegerField()
+
+
+class AlertmanagerResultSerializer(IngestResultSerializer):
+    ended = serializers.IntegerField(help_text="Stored alerts this delivery resolved.")
+    unassigned = serializers.IntegerField(
+        help_text="Alerts with no 'company' label while the URL has no ?company=: kept as a failed source event."
+    )
+    source_events = serializers.ListField(child=serializers.IntegerField(), help_text="One per company of the delivery.")

@@ -1,8 +1,10 @@
+import json
+
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,22 +13,27 @@ from companyos.api.permissions import IngestPermission
 from connectors import signatures
 from connectors.api.views import SignedWebhookView
 from connectors.choices import IntegrationKind
-from incidents import ingestion, pagerduty
-from incidents.models import Incident
-from tenancy.access import in_visible_companies, in_writable_companies, writable_companies, writable_company
+from incidents import alertmanager, ingestion, pagerduty
+from incidents.models import Alert, Incident, RunbookExecution
+from tenancy.access import in_visible_companies, in_writable_companies, writable_companies
 from tenancy.models import Service
 
 from .serializers import (
     AlertInSerializer,
     AlertmanagerPayloadSerializer,
+    AlertSerializer,
+    AlertmanagerResultSerializer,
     IncidentInSerializer,
     IncidentSerializer,
     IngestResultSerializer,
     MilestoneInSerializer,
+    MilestoneSerializer,
     PhaseTransitionInSerializer,
+    PhaseTransitionSerializer,
     RunbookExecutionInSerializer,
     RunbookExecutionSerializer,
     SurveyResponseInSerializer,
+    SurveyResponseSerializer,
 )
 
 
@@ -72,25 +79,37 @@ class AlertIngestView(APIView):
 
 class AlertmanagerWebhookView(APIView):
     """
-    Prometheus Alertmanager's webhook (version 4), as Alertmanager sends it. The company comes from the
-    `company` query parameter or the alerts' common `company` label. The payload's types are checked first
-    (a wrong one is a 400 naming its place, e.g. alerts[0].labels); fields Alertmanager adds are kept, not refused.
+    Prometheus Alertmanager's webhook (version 4), as Alertmanager sends it (incidents.alertmanager): each alert's
+    company from its `company` label or `?company=`, a group of several companies split, every delivery kept
+    as a source event. The payload's types are checked first (a wrong one is a 400 naming its place, e.g.
+    alerts[0].labels); fields Alertmanager adds are kept, not refused.
     """
 
     permission_classes = [*APIView.permission_classes, IngestPermission]
     ingest_permission = "incidents.add_alert"
 
-    @extend_schema(request=AlertmanagerPayloadSerializer, responses={200: IngestResultSerializer})
+    @extend_schema(
+        request=AlertmanagerPayloadSerializer,
+        parameters=[OpenApiParameter("company", str, description="The company of alerts without a 'company' label.")],
+        responses={200: AlertmanagerResultSerializer},
+    )
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise ValidationError({"non_field_errors": ["An Alertmanager webhook payload is a JSON object."]})
-        AlertmanagerPayloadSerializer(data=request.data).is_valid(raise_exception=True)
-        slug = request.query_params.get("company") or request.data.get("commonLabels", {}).get("company")
-        if not slug:
-            raise ValidationError({"company": "Name the company in ?company= or a common 'company' label."})
-        company = writable_company(request.user, slug)
-        result = ingestion.ingest_alerts(ingestion.alerts_from_alertmanager(request.data, company))
-        return Response(IngestResultSerializer(result).data)
+        body = request.body  # read before the parser, so both see it; a delivery's ID is its hash
+        company_slug = request.query_params.get("company", "")
+        try:
+            payload = request.data
+        except ParseError as error:
+            alertmanager.keep_refused(body, user=request.user, company_slug=company_slug, reason=str(error.detail))
+            raise
+        checked = AlertmanagerPayloadSerializer(data=payload)
+        if not isinstance(payload, dict) or not checked.is_valid():
+            errors = checked.errors if isinstance(payload, dict) else {
+                "non_field_errors": ["An Alertmanager webhook payload is a JSON object."]
+            }
+            alertmanager.keep_refused(body, user=request.user, company_slug=company_slug, reason=json.dumps(errors))
+            raise ValidationError(errors)
+        delivery = alertmanager.deliver(body, payload, user=request.user, company_slug=company_slug)
+        return Response(AlertmanagerResultSerializer(delivery).data)
 
 
 class PagerDutyWebhookView(SignedWebhookView):
@@ -122,7 +141,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     data_source_reads = True
 
     def get_queryset(self):
-        incidents = in_visible_companies(Incident.objects.all(), self.request.user)
+        # The list leaves out incidents merged into another; one is still shown by its id, with merged_into.
+        rows = Incident.objects.all() if self.action == "list" else Incident.all_objects.all()
+        incidents = in_visible_companies(rows, self.request.user)
         return incidents.select_related("company", "service").order_by("-detected_at", "-id")
 
     @extend_schema(request=IncidentInSerializer, responses={200: IncidentSerializer, 201: IncidentSerializer})
@@ -138,23 +159,66 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         row, created = record(incident, **serializer.validated_data)
         return upserted(row, created, serializer_class)
 
-    @extend_schema(request=PhaseTransitionInSerializer, responses=PhaseTransitionInSerializer)
-    @action(detail=True, methods=["post"], ingest_permission="incidents.add_phasetransition")
+    def _list_children(self, pk, rows, serializer_class):
+        """
+        A page of the rows `rows(incident)` of one of the caller's incidents (another company's is a 404). Their
+        actions have no filter backends: the incident list's filters do not apply, so the schema does not offer them.
+        """
+        incident = get_object_or_404(self.get_queryset(), pk=pk)
+        page = self.paginate_queryset(rows(incident))
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+    @extend_schema(methods=["GET"], responses=PhaseTransitionSerializer(many=True), description="The incident's timeline, in order.")
+    @extend_schema(methods=["POST"], request=PhaseTransitionInSerializer, responses={200: PhaseTransitionInSerializer, 201: PhaseTransitionInSerializer})
+    @action(detail=True, methods=["get", "post"], filter_backends=[], ingest_permission="incidents.add_phasetransition")
     def phases(self, request, pk=None):
         """Record the time the incident entered a phase of the timeline."""
+        if request.method == "GET":
+            return self._list_children(pk, lambda incident: incident.phases.order_by("entered_at", "id"), PhaseTransitionSerializer)
         return self._record_child(request, pk, PhaseTransitionInSerializer, ingestion.record_phase)
 
-    @extend_schema(request=MilestoneInSerializer, responses=MilestoneInSerializer)
-    @action(detail=True, methods=["post"], ingest_permission="incidents.add_milestone")
+    @extend_schema(methods=["GET"], responses=MilestoneSerializer(many=True), description="The incident's milestones, by committed ETA.")
+    @extend_schema(methods=["POST"], request=MilestoneInSerializer, responses={200: MilestoneInSerializer, 201: MilestoneInSerializer})
+    @action(detail=True, methods=["get", "post"], filter_backends=[], ingest_permission="incidents.add_milestone")
     def milestones(self, request, pk=None):
         """Record a committed update and, once delivered, when it was."""
+        if request.method == "GET":
+            return self._list_children(pk, lambda incident: incident.milestones.order_by("committed_eta", "id"), MilestoneSerializer)
         return self._record_child(request, pk, MilestoneInSerializer, ingestion.record_milestone)
 
-    @extend_schema(request=SurveyResponseInSerializer, responses=SurveyResponseInSerializer)
-    @action(detail=True, methods=["post"], url_path="survey-responses", ingest_permission="incidents.add_surveyresponse")
+    @extend_schema(methods=["GET"], responses=SurveyResponseSerializer(many=True), description="The incident's survey responses, in order.")
+    @extend_schema(methods=["POST"], request=SurveyResponseInSerializer, responses={200: SurveyResponseInSerializer, 201: SurveyResponseInSerializer})
+    @action(
+        detail=True, methods=["get", "post"], url_path="survey-responses", filter_backends=[],
+        ingest_permission="incidents.add_surveyresponse",
+    )
     def survey_responses(self, request, pk=None):
         """Record a stakeholder's 1-5 rating of the incident."""
+        if request.method == "GET":
+            return self._list_children(
+                pk, lambda incident: incident.survey_responses.order_by("submitted_at", "id"), SurveyResponseSerializer
+            )
         return self._record_child(request, pk, SurveyResponseInSerializer, ingestion.record_survey_response)
+
+    @extend_schema(responses=AlertSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def alerts(self, request, pk=None):
+        """The alerts grouped into the incident, in the order they were issued."""
+        return self._list_children(pk, _alerts_of, AlertSerializer)
+
+    @extend_schema(responses=RunbookExecutionSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="runbook-executions", filter_backends=[])
+    def runbook_executions(self, request, pk=None):
+        """The runbook runs recorded against the incident, in the order they started."""
+        return self._list_children(pk, _runbook_executions_of, RunbookExecutionSerializer)
+
+
+def _alerts_of(incident):
+    return Alert.objects.filter(incident=incident).select_related("service").order_by("issued_at", "id")
+
+
+def _runbook_executions_of(incident):
+    return RunbookExecution.objects.filter(incident=incident).select_related("company").order_by("started_at", "id")
 
 
 class RunbookExecutionIngestView(APIView):

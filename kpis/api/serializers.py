@@ -1,21 +1,42 @@
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from companyos.api.fields import AwareDateTimeField, NumberField, RefusesUnknownFields
 from kpis.models import KpiChangeProposal, KpiDefinition, Observation
+from kpis.openslo import IMPORT_ACTIONS
+
+
+class ThresholdsInForceSerializer(serializers.Serializer):
+    """The target and critical threshold the definition's schedule sets for a day."""
+
+    on = serializers.DateField()
+    target = serializers.FloatField(allow_null=True)
+    critical = serializers.FloatField(allow_null=True)
 
 
 class KpiDefinitionSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    in_force_today = serializers.SerializerMethodField(
+        help_text="The target and critical threshold in force today: the schedule's latest entry dated on or before today, else the defaults."
+    )
 
     class Meta:
         model = KpiDefinition
         fields = [
             "slug", "name", "description", "formula", "units", "direction", "target", "critical_threshold",
-            "targets", "data_sources", "visibility", "owner", "owner_role", "review_cadence", "dimension",
-            "weight", "status", "breach_after", "retention_class", "last_reviewed_at", "next_review_due",
+            "targets", "target_schedule", "in_force_today", "data_sources", "visibility", "owner", "owner_role", "review_cadence", "dimension",
+            "weight", "status", "breach_after", "retention_class", "slo_objective", "slo_period_days",
+            "sli_good_promql", "sli_total_promql", "last_reviewed_at", "next_review_due",
             "created_at", "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ThresholdsInForceSerializer)
+    def get_in_force_today(self, definition):
+        today = timezone.localdate()
+        target, critical = definition.thresholds_on(today)
+        return {"on": today, "target": target, "critical": critical}
 
 
 class KpiDefinitionChangeSerializer(RefusesUnknownFields, serializers.ModelSerializer):
@@ -34,8 +55,9 @@ class KpiDefinitionChangeSerializer(RefusesUnknownFields, serializers.ModelSeria
         model = KpiDefinition
         fields = [
             "name", "description", "formula", "units", "direction", "target", "critical_threshold", "targets",
-            "data_sources", "visibility", "owner_role", "review_cadence", "dimension", "weight", "status",
-            "breach_after", "retention_class", "change_reason",
+            "target_schedule", "data_sources", "visibility", "owner_role", "review_cadence", "dimension", "weight", "status",
+            "breach_after", "retention_class", "slo_objective", "slo_period_days", "sli_good_promql",
+            "sli_total_promql", "change_reason",
         ]
         extra_kwargs = {"slug": {"read_only": True}}
 
@@ -77,8 +99,8 @@ class ProposalApprovalSerializer(ProposalRejectionSerializer):
 class ObservationSerializer(serializers.ModelSerializer):
     kpi = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     company = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    domain = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    domain = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Observation
@@ -100,7 +122,54 @@ class ObservationInSerializer(serializers.Serializer):
     observed_at = AwareDateTimeField()
     value = NumberField()
     confidence = NumberField(required=False, min_value=0, max_value=1)
+    source = serializers.CharField(
+        max_length=32, required=False,
+        help_text="Who measured it, e.g. ssm-worker: 1-32 lowercase letters, digits, '-', '.', '_'; default api. "
+        "The portal's own sources (nightly, backfill, prometheus, demo) are refused.",
+    )
 
 
 class ObservationIngestResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    """One field of a version: its value before (null for a creation) and after, as stored (any JSON type)."""
+
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class ChangeLogEntrySerializer(serializers.Serializer):
+    """One version of a definition (kpis.history.ChangeLogEntry.as_dict): who, when, why and each changed field."""
+
+    slug = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    change_type = serializers.CharField()
+    user = serializers.CharField()
+    when = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+    changes = FieldChangeSerializer(many=True)
+    proposal = serializers.IntegerField(allow_null=True, help_text="The proposal this version put in force, if any.")
+
+
+class OpenSloExportSerializer(serializers.Serializer):
+    document = serializers.CharField(
+        allow_blank=True, help_text="OpenSLO v1 YAML: one `kind: SLO` document per SLO, separated by ---; empty without SLOs."
+    )
+
+
+class OpenSloImportSerializer(RefusesUnknownFields, serializers.Serializer):
+    """An import of OpenSLO SLOs: the YAML and the reason recorded with every change and proposal it makes."""
+
+    document = serializers.CharField(
+        trim_whitespace=False, help_text="OpenSLO v1 YAML: one or more `kind: SLO` documents, separated by ---."
+    )
+    change_reason = serializers.CharField(trim_whitespace=True, help_text="Why; recorded in history and on proposals.")
+
+
+class OpenSloImportOutcomeSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    action = serializers.ChoiceField(choices=IMPORT_ACTIONS)
+    proposal_id = serializers.IntegerField(allow_null=True)

@@ -1,5 +1,3 @@
-import datetime
-
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,12 +9,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from companyos.api.dates import moment_param
+from companyos.api.dates import MAX_PERIOD_DAYS, period_param
 from companyos.api.exceptions import Conflict
 from companyos.api.pagination import ObservationCursorPagination
 from companyos.api.payloads import rows_of, validated_rows
 from companyos.api.permissions import IngestPermission
-from companyos.api.renderers import CSVRenderer, stream_csv
+from companyos.api.renderers import CSVRenderer, StreamsItsOwnBody, stream_csv
 from incidents.models import Incident
 from tenancy.access import in_visible_companies, in_writable_companies, visible_company, writable_companies
 from tenancy.models import Domain, Service
@@ -28,6 +26,7 @@ from kpis.permissions import may_change_definition, may_read_history
 
 from .filtersets import KpiChangeProposalFilterSet, KpiDefinitionFilterSet, ObservationFilterSet
 from .serializers import (
+    ChangeLogEntrySerializer,
     KpiChangeProposalSerializer,
     KpiDefinitionChangeSerializer,
     KpiDefinitionSerializer,
@@ -83,10 +82,12 @@ class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         responses={200: KpiDefinitionSerializer, 202: KpiChangeProposalSerializer},
         description=(
             "Change a definition. On an active definition, changes to formula, units, direction, target, "
-            "critical_threshold, targets, breach_after, dimension, weight, visibility or status become a proposal "
+            "critical_threshold, targets, target_schedule, breach_after, dimension, weight, visibility, status or the SLO "
+            "(slo_objective, slo_period_days, sli_good_promql, sli_total_promql) become a proposal "
             "(202, the proposal) that a KPI approver must approve; so does making a draft or retired definition active, "
             "with the score-moving fields changed along. The other fields apply at once (200, the definition). "
-            "Bounds: weight 0-100, target and critical_threshold within ±1e12, breach_after 0 to 90 days."
+            "Bounds: weight 0-100, target and critical_threshold within ±1e12, breach_after 0 to 90 days; an SLO's four "
+            "fields together or none, slo_objective strictly between 0 and 100 (percent), slo_period_days 1 to 365."
         ),
     )
     def partial_update(self, request, slug=None):
@@ -112,7 +113,7 @@ class KpiDefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         proposals = kpi.proposals.select_related("kpi", "author", "decided_by")
         return Response(KpiChangeProposalSerializer(proposals, many=True).data)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: ChangeLogEntrySerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def history(self, request, slug=None):
         """Every version of the definition, oldest first: who, when, why and each changed field's old and new value."""
@@ -208,7 +209,7 @@ class IncidentObservationListView(generics.ListAPIView):
         )
 
 
-class KpiMetricsView(APIView):
+class KpiMetricsView(StreamsItsOwnBody, APIView):
     """
     The alert-methodology KPIs of one company with their proof (the seed's payload, field for field).
     `format=csv` streams the alerts and incidents counted, for verification. `until` (ISO 8601, default
@@ -217,36 +218,31 @@ class KpiMetricsView(APIView):
 
     renderer_classes = [JSONRenderer, CSVRenderer]
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if isinstance(response, Response):
-            # Only the evidence rows are CSV (streamed by get); errors and OPTIONS keep the API's JSON.
-            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
-        return response
-
     @extend_schema(
         parameters=[
             OpenApiParameter("company_id", str, required=True, description="The company's slug, e.g. comp-acme."),
-            OpenApiParameter("timeRange", str, enum=list(proof.TIME_RANGES), description="Default 24h."),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="End of the period; default now."),
+            OpenApiParameter(
+                "timeRange", str, description=f"<n>h or <n>d, at most {MAX_PERIOD_DAYS}d; default 24h. Not with start."
+            ),
+            OpenApiParameter("start", str, description="Start of the period instead of timeRange: a date or an ISO 8601 time."),
+            OpenApiParameter("end", str, description="End of the period: a date (included) or an ISO 8601 time; default now."),
+            OpenApiParameter("until", str, description="The older name of end."),
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         params = request.query_params
         company = visible_company(request.user, params.get("company_id") or params.get("company"), field="company_id")
-        time_range = params.get("timeRange", "24h")
-        if time_range not in proof.TIME_RANGES:
-            raise ValidationError({"timeRange": f"'{time_range}' is not one of {', '.join(proof.TIME_RANGES)}."})
         # Every parameter is checked here, before a CSV's 200 is sent: nothing can fail once rows stream.
-        end = moment_param(params, "until") or datetime.datetime.now(datetime.timezone.utc)
+        period = period_param(params)
         if request.accepted_renderer.format == "csv":
-            rows = proof.evidence_rows(company, time_range=time_range, end=end)
+            rows = proof.evidence_rows(company, period=period)
             response = StreamingHttpResponse(stream_csv(proof.EVIDENCE_COLUMNS, rows), content_type="text/csv")
-            response["Content-Disposition"] = f'attachment; filename="{company.slug}-kpi-evidence-{time_range}.csv"'
+            name = period.label if "/" not in period.label else f"{period.start:%Y%m%dT%H%M%SZ}-{period.end:%Y%m%dT%H%M%SZ}"
+            response["Content-Disposition"] = f'attachment; filename="{company.slug}-kpi-evidence-{name}.csv"'
             return response
         visible = KpiDefinition.objects.visible_to(request.user).values_list("slug", flat=True)
-        return Response(proof.kpi_metrics(company, time_range=time_range, end=end, visible_slugs=list(visible)))
+        return Response(proof.kpi_metrics(company, period=period, visible_slugs=list(visible)))
 
 
 def _resolve_scopes(rows, user):

@@ -1,15 +1,13 @@
 """
 The formulas of the KPIs computed from incident data (incidents, phases, milestones, surveys, alerts, runbook
-runs, patch scans), and the evidence behind their daily company values.
+runs), and the evidence behind their daily company values. Patch compliance, whose per-instance scans live in
+`security`, is computed there (security.patch_compliance).
 """
-import datetime
-
 from django.db.models import (
     Avg,
     Case,
     Count,
     DateTimeField,
-    Exists,
     F,
     FloatField,
     Max,
@@ -21,7 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDay
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from incidents.choices import Phase, Severity
@@ -29,7 +27,6 @@ from incidents.models import (
     Alert,
     Incident,
     Milestone,
-    PatchComplianceSnapshot,
     PhaseTransition,
     RunbookExecution,
     SurveyResponse,
@@ -204,22 +201,6 @@ def noise_window(start, end, company_id=None, *, each_day=False):
     )
 
 
-def latest_patch_snapshots(start, end, company_id=None, *, each_day=False):
-    """Each company's latest patch scan in [start, end) (of each UTC day, `each_day`), with `compliance_pct`."""
-    scans = PatchComplianceSnapshot.objects.filter(scanned_at__gte=start, scanned_at__lt=end).annotate(
-        obs_day=TruncDay("scanned_at", tzinfo=datetime.timezone.utc)
-    )
-    later = scans.filter(company=OuterRef("company"), scanned_at__gt=OuterRef("scanned_at"))
-    if each_day:
-        later = later.filter(obs_day=OuterRef("obs_day"))
-    return (
-        scans.filter(company_filter(company_id))
-        .exclude(Exists(later))
-        .order_by()
-        .annotate(obs_company=F("company_id"), compliance_pct=percent(F("compliant_instances"), F("total_instances")))
-    )
-
-
 @calculator("p1-incident-count", grain=DAY, many_days=True)
 def p1_incident_count_rows(period, company_id=None):
     """P1 incidents detected in the 30 days ending with each day (days without any incident: no value)."""
@@ -246,13 +227,6 @@ def mttr_reduction_rows(period, company_id=None):
 def self_healed_rows(period, company_id=None):
     """Automated (runbook) resolved incidents / all resolved incidents, in the 30 days ending with each day, * 100."""
     return RESOLVED_INCIDENTS.day_rows(period, company_id, value="self_healed_pct")
-
-
-@calculator("patch-compliance", grain=DAY, many_days=True)
-def patch_compliance_rows(period, company_id=None):
-    """Compliant / total instances * 100 of the company's latest patch scan of each day."""
-    days = latest_patch_snapshots(period.start, period.end, company_id, each_day=True)
-    return company_rows(days, observed_at=F("obs_day"), value=F("compliance_pct"))
 
 
 # --- Evidence: the numbers behind a company KPI, for any period ----------------------------------------
@@ -294,20 +268,6 @@ def self_healed_evidence(company, start, end):
     if row is not None:
         row["runbooks_used"] = runbooks_used(company, start, end)
     return row
-
-
-@evidence("patch-compliance")
-def patch_compliance_evidence(company, start, end):
-    """The latest patch scan of `company` in [start, end) with its compliance; None without a scan."""
-    return one_row(
-        latest_patch_snapshots(start, end, company.pk),
-        "scanned_at",
-        "total_instances",
-        "compliant_instances",
-        "non_compliant_instances",
-        "critical_patches_missing",
-        "compliance_pct",
-    )
 
 
 @evidence("p1-incident-count", window=ROLLING_WINDOW, incidents_by="detected")

@@ -149,11 +149,26 @@ def holds_days(model, field):
     return not isinstance(model._meta.get_field(field), DateTimeField)
 
 
-def by_company_and_day(queryset, field):
-    """Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`: its 00:00, or a DateField's day)."""
+def by_company_and_day(queryset, field, group=None):
+    """
+    Grouped by company (`obs_company`) and the UTC day of `field` (`obs_day`: its 00:00, or a DateField's day); with
+    `group` (a Grouping), by its key instead of the company.
+    """
     # A DateField is grouped as it is, not cast to a moment: PostgreSQL then reads it in its index's order.
     day = F(field) if holds_days(queryset.model, field) else TruncDay(field, tzinfo=datetime.timezone.utc)
-    return queryset.order_by().values(obs_company=F("company_id"), obs_day=day)
+    return queryset.order_by().values(obs_company=group.key if group else F("company_id"), obs_day=day)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """
+    Figures split by something finer than the company (a team, a service, a tenant): `key`, an expression over the
+    counted rows, takes the place of `obs_company` in the figures' rows (their callers ask for one company's rows).
+    `reporting(company_id)`, when the figures have a reporting rule, gives `obs_company` (the key) and `since`.
+    """
+
+    key: object
+    reporting: Callable | None = None
 
 
 def utc_midnight(moment):
@@ -261,6 +276,20 @@ def day_rows_from(value, **figures):
     return RowsSQL(sql, [param for rows in figures.values() for param in rows.params])
 
 
+def day_values(rows):
+    """
+    {(obs_company, day): value} of company rows (RowsSQL of ROW_COLUMNS, as day_rows_from gives them) that have a value;
+    `obs_company` is a Grouping's key when the figures were split by one.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT obs_company, obs_observed_at, obs_value FROM ({rows.sql}) AS day_rows", rows.params)
+        return {
+            (key, from_db(moment, DateTimeField()).astimezone(datetime.timezone.utc).date()): value
+            for key, moment, value in cursor.fetchall()
+            if value is not None
+        }
+
+
 class WindowFigures:
     """
     Figures of company KPIs over windows of time, for any number of windows in one statement: `sql(windows,
@@ -271,9 +300,13 @@ class WindowFigures:
 
     window: datetime.timedelta | None
 
-    def day_rows(self, period, company_id, value):
-        """Company rows of every day of `period`: `value` (SQL over the figures) over the window ending with the day."""
-        return day_rows_from(value, figures=self.sql(day_windows(period, self.window), company_id))
+    def day_rows(self, period, company_id, value, group=None):
+        """
+        Company rows of every day of `period`: `value` (SQL over the figures) over the window ending with the day; with
+        `group` (a Grouping, where the figures take one), rows of its keys in place of the company.
+        """
+        windows = day_windows(period, self.window)
+        return day_rows_from(value, figures=self.sql(windows, company_id, group) if group else self.sql(windows, company_id))
 
     def figures_of(self, company, start, end, *names):
         """The figures `names` of `company` over [start, end); None when it has none."""
@@ -303,10 +336,14 @@ class DailyTotals(WindowFigures):
     window: datetime.timedelta | None = None
     reporting: Callable | None = None
 
-    def sql(self, windows, company_id=None):
-        """Per company and window: `obs_company`, `obs_window`, the summed totals and the figures (see WindowFigures)."""
-        daily = by_company_and_day(self.counted(*span(windows), company_id), self.time_field).annotate(**self.totals)
-        total = "COALESCE(SUM(counted.{name}), 0)" if self.reporting else "SUM(counted.{name})"
+    def sql(self, windows, company_id=None, group=None):
+        """
+        Per company (or `group`'s key, a Grouping) and window: `obs_company`, `obs_window`, the summed totals and the
+        figures (see WindowFigures).
+        """
+        daily = by_company_and_day(self.counted(*span(windows), company_id), self.time_field, group).annotate(**self.totals)
+        reporting = (group.reporting if group else self.reporting) if self.reporting else None
+        total = "COALESCE(SUM(counted.{name}), 0)" if reporting else "SUM(counted.{name})"
         sums = {
             name: f"CAST({total.format(name=name)} AS {daily.query.annotations[name].output_field.cast_db_type(connection)})"
             for name in self.totals
@@ -317,7 +354,7 @@ class DailyTotals(WindowFigures):
             within=DAY_IN_WINDOW,
             totals=sums,
             figures=self.figures,
-            reporting=self.reporting and self.reporting(company_id),
+            reporting=reporting and reporting(company_id),
             days=holds_days(daily.model, self.time_field),
         )
 
@@ -370,10 +407,12 @@ class DistinctCounts(WindowFigures):
     name: str
     window: datetime.timedelta | None = None
 
-    def sql(self, windows, company_id=None):
-        """Per company and window: `obs_company`, `obs_window` and the count `name` (see WindowFigures)."""
-        by_day = by_company_and_day(self.counted(*span(windows), company_id), self.time_field).annotate(
-            previous=Window(Lag("obs_day"), partition_by=[F("company_id"), F(self.field)], order_by=F("obs_day").asc())
+    def sql(self, windows, company_id=None, group=None):
+        """Per company (or `group`'s key) and window: `obs_company`, `obs_window` and the count `name` (see WindowFigures)."""
+        by_day = by_company_and_day(self.counted(*span(windows), company_id), self.time_field, group).annotate(
+            previous=Window(
+                Lag("obs_day"), partition_by=[group.key if group else F("company_id"), F(self.field)], order_by=F("obs_day").asc()
+            )
         )
         days_sql, days_params = by_day.query.sql_with_params()
         # A value's rows of one day after the first have that day as their previous one: no window counts them.
@@ -393,6 +432,42 @@ class DistinctCounts(WindowFigures):
             days=holds_days(by_day.model, self.time_field),
         )
 
+
+
+def ranked_median_sql(rows, *, value, groups=()):
+    """
+    A SELECT of `groups` (columns of `rows`, a queryset or RowsSQL) and `median`, the median of the column `value` over
+    each group's rows where it is not NULL, in portable SQL: the mean of the middle one or two values by rank. And its
+    params.
+    """
+    rows_sql, params = as_sql(rows)
+    keys = ", ".join(groups)
+    partition = f"PARTITION BY {keys} " if groups else ""
+    sql = f"""
+        SELECT {keys + ", " if groups else ""}AVG(CASE WHEN position >= (counted + 1) / 2 AND position <= (counted + 2) / 2
+                                                     THEN {value} END) AS median
+        FROM (
+            SELECT measured.*, ROW_NUMBER() OVER ({partition}ORDER BY {value}) AS position,
+                   COUNT(*) OVER ({partition.strip()}) AS counted
+            FROM ({rows_sql}) AS measured WHERE {value} IS NOT NULL
+        ) AS ranked
+        {"GROUP BY " + keys if groups else ""}
+    """
+    return sql, params
+
+
+def median_sql(rows, *, value, groups=()):
+    """`ranked_median_sql`'s SELECT, or on PostgreSQL the same medians by its PERCENTILE_CONT (one sort, no ranking)."""
+    if connection.vendor != "postgresql":
+        return ranked_median_sql(rows, value=value, groups=groups)
+    rows_sql, params = as_sql(rows)
+    keys = ", ".join(groups)
+    sql = f"""
+        SELECT {keys + ", " if groups else ""}PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {value}) AS median
+        FROM ({rows_sql}) AS measured WHERE {value} IS NOT NULL
+        {"GROUP BY " + keys if groups else ""}
+    """
+    return sql, params
 
 
 def one_row(queryset, *fields):

@@ -3,6 +3,8 @@ The hourly collection of KPIs from Prometheus (kpis.prometheus).
 
 The beat entry fans out one task per collected definition, all evaluating the same start of the hour, so a
 retry later in the hour still asks for that time and a redelivered task finds its event and changes nothing.
+It fans out too the earlier hours whose evaluation failed or found no series, within
+settings.PROMETHEUS_EMPTY_RESULT_RETRY (kpis.prometheus.failed_hours).
 """
 import datetime
 
@@ -23,11 +25,15 @@ PROMETHEUS_TASK_OPTIONS = {
 
 @shared_task(name="kpis.tasks.collect_prometheus_kpis", **DATABASE_TASK_OPTIONS)
 def collect_prometheus_kpis(at_iso=None):
-    """Beat entry point (hourly): collect every collected definition at `at_iso` (default: this hour's start)."""
+    """
+    Beat entry point (hourly): collect every collected definition at `at_iso` (default: this hour's start), and
+    again the earlier hours that failed; how many evaluations it started.
+    """
     at = datetime.datetime.fromisoformat(at_iso) if at_iso else prometheus.start_of_hour(timezone.now())
-    kpi_ids = list(prometheus.collected_definitions().order_by("slug").values_list("pk", flat=True))
-    group(collect_prometheus_kpi.si(kpi_id, at.isoformat()) for kpi_id in kpi_ids).apply_async()
-    return len(kpi_ids)
+    definitions = list(prometheus.collected_definitions().order_by("slug"))
+    evaluations = [(kpi, at) for kpi in definitions] + prometheus.failed_hours(definitions, now=at)
+    group(collect_prometheus_kpi.si(kpi.pk, moment.isoformat()) for kpi, moment in evaluations).apply_async()
+    return len(evaluations)
 
 
 @shared_task(name="kpis.tasks.collect_prometheus_kpi", **PROMETHEUS_TASK_OPTIONS)

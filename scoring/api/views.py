@@ -10,6 +10,8 @@ from companyos.api.dates import day_param
 from tenancy.access import visible_company
 from scoring import scorecards
 
+from .serializers import ScoreSeriesSerializer
+
 COMPANY = OpenApiParameter("company", str, required=True, description="The company's slug, e.g. comp-acme.")
 SCOPE = OpenApiParameter("scope", str, description='"company" (default), "<domain>" or "<domain>/<service>".')
 # A trend longer than this is asked for in pieces.
@@ -58,7 +60,7 @@ class ScoreSeriesView(APIView):
             OpenApiParameter("since", OpenApiTypes.DATE, description="First day, inclusive."),
             OpenApiParameter("until", OpenApiTypes.DATE, description="Last day, inclusive."),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: ScoreSeriesSerializer},
     )
     def get(self, request):
         params = request.query_params

@@ -18,7 +18,7 @@ from connectors.signatures import sign_github, sign_pagerduty
 from kpis.services import submit_proposal
 from tests.companyos.factories import UserFactory
 from tests.connectors.factories import IntegrationFactory
-from tests.helpers import FIXTURES_DIR, client_for
+from tests.helpers import FIXTURES_DIR, client_for, free_port
 from tests.incidents.factories import IncidentFactory
 from tests.kpis.factories import KpiDefinitionFactory
 from tests.tenancy.factories import CompanyFactory, DomainFactory, ServiceFactory
@@ -149,7 +149,12 @@ def world(superuser):
     proposal = submit_proposal(KpiDefinitionFactory(slug="nps", status="active"), actor=UserFactory(), reason="r", target=1)
     return {
         "client": client_for(superuser),
-        "{id}": {"incidents": IncidentFactory(company=company).pk, "proposals": proposal.pk},
+        "{id}": {
+            "incidents": IncidentFactory(company=company).pk,
+            "proposals": proposal.pk,
+            # A Prometheus nobody answers for: its connection test fails at once.
+            "integrations": IntegrationFactory(kind="prometheus", company=company, url=f"http://127.0.0.1:{free_port()}").pk,
+        },
         "{slug}": "slo-attainment",
         "github": IntegrationFactory(kind="github", company=company),
         "pagerduty": IntegrationFactory(kind="pagerduty", company=company),

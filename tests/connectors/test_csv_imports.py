@@ -224,7 +224,7 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_line(company, data_source
 
 @pytest.mark.parametrize("content, message", [
     (b"", "file: The file is empty."),
-    (b"\n\n", "line 1: The header row is missing; the columns are date, tenant_id, user_id."),
+    (b"\n\n", "line 1: The header row is missing; the columns are date, tenant_id, user_id, cohort."),
     (b"date,tenant_id,user_id\n", "line 2: The file has no data rows."),
     (b"date,tenant_id,user_id\n2024-01-14,tnt_a,usr_1,extra\n", "line 2: 4 values, but the header names 3 columns."),
     (b"date,tenant_id,user_id\n2024-01-14,tnt\x00,usr_1\n", "line 2: Contains a NUL character; this is not a CSV text file."),

@@ -5,6 +5,7 @@ integration's secret) become changes, deployments and builds of the linked servi
 import datetime
 import json
 import logging
+import urllib.parse
 
 import pytest
 
@@ -347,3 +348,46 @@ def test_auditors_read_what_github_reported_in_the_admin_linked_to_its_delivery(
     assert client_for(auditor).get("/api/source-events/?source=github").json()["results"][0]["event_type"] == (
         "deployment_status"
     )
+
+
+def form_encoded(event, *, secret):
+    """The recorded `event` as GitHub sends it with its default content type: the JSON in a `payload` form field."""
+    body, headers = recorded(event)
+    form = urllib.parse.urlencode({"payload": body.decode()}).encode()
+    return form, {**headers, "X-Hub-Signature-256": sign_github(secret, form)}
+
+
+def test_a_form_encoded_delivery_is_read_and_its_signature_checked_over_the_form_as_sent(client, integration):
+    form, headers = form_encoded("ping", secret=integration.secret)
+    url = f"/api/webhooks/github/{integration.pk}/"
+    headers = {name: value for name, value in headers.items() if name != "Content-Type"}
+
+    response = client.post(url, data=form, content_type="application/x-www-form-urlencoded", headers=headers)
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "ignored" and "ping: webhook 451236789 is set up" in response.json()["detail"]
+    assert SourceEvent.objects.get().payload == payload_of("ping")
+
+
+def test_a_form_encoded_delivery_signed_over_its_json_alone_is_refused(client, integration):
+    form, headers = form_encoded("ping", secret=integration.secret)
+    headers = {name: value for name, value in headers.items() if name != "Content-Type"}
+    headers["X-Hub-Signature-256"] = sign_github(integration.secret, recorded("ping")[0])
+
+    response = client.post(
+        f"/api/webhooks/github/{integration.pk}/", data=form, content_type="application/x-www-form-urlencoded", headers=headers
+    )
+
+    assert response.status_code == 401
+    assert not SourceEvent.objects.exists()
+
+
+def test_a_form_without_a_payload_field_is_a_400_naming_it(client, integration):
+    form = b"hook=1"
+    response = client.post(
+        f"/api/webhooks/github/{integration.pk}/", data=form, content_type="application/x-www-form-urlencoded",
+        headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "d-9", "X-Hub-Signature-256": sign_github(integration.secret, form)},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("payload:")

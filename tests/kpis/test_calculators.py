@@ -10,12 +10,12 @@ from kpis.calculators import CALCULATORS, UnknownCalculator, get_calculator
 from kpis.calculators.incident_kpis import (
     mttr_reduction_evidence,
     noise_reduction_evidence,
-    patch_compliance_evidence,
     self_healed_evidence,
 )
 from kpis.choices import ObservationSource
 from kpis.models import Observation
 from kpis.observations import compute_observations
+from security.patch_compliance import patch_compliance_evidence
 from tests.companyos.factories import BASE_TIME
 from tests.incidents.factories import (
     AlertFactory,

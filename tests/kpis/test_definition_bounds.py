@@ -13,6 +13,7 @@ from django.urls import reverse
 from kpis import services
 from kpis.models import KpiChangeProposal
 from tests.kpis.factories import KpiDefinitionFactory
+from tests.kpis.helpers import admin_form_data
 from tests.helpers import client_for, stored
 
 pytestmark = pytest.mark.django_db
@@ -93,10 +94,8 @@ def test_a_proposal_made_through_the_service_is_refused_out_of_bounds_naming_the
 )
 def test_an_out_of_bounds_value_in_the_admin_is_a_form_error_at_the_field(client, alice, mttr, field, value, message):
     client.force_login(alice)
-    data = model_to_dict(mttr, exclude=["id", "slug", "last_reviewed_at", "next_review_due", "owner"])
-    data.update(targets=json.dumps(data["targets"]), change_reason="Try it")
-    data[field] = value
-    response = client.post(reverse("admin:kpis_kpidefinition_change", args=[mttr.pk]), {k: "" if v is None else v for k, v in data.items()})
+    data = admin_form_data(mttr, change_reason="Try it", **{field: value})
+    response = client.post(reverse("admin:kpis_kpidefinition_change", args=[mttr.pk]), data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors[field] == [message]
     assert not KpiChangeProposal.objects.exists()

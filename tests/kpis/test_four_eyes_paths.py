@@ -2,18 +2,16 @@
 No path moves a goalpost without a second person: activating a definition, changing its PromQL or Prometheus and
 reverting its score-moving fields are proposals that change nothing until another person approves them.
 """
-import json
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from kpis import services
 from kpis.models import KpiChangeProposal
 from tests.kpis.factories import KpiDefinitionFactory
 from tests.helpers import client_for, stored
-from tests.kpis.helpers import prometheus_at
+from tests.kpis.helpers import admin_form_data, prometheus_at
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +23,7 @@ def change_url(kpi):
 
 
 def form_data(kpi, **overrides):
-    """The admin change form of `kpi` as posted, with `overrides` (the owner field is the superuser's only)."""
-    data = model_to_dict(kpi, exclude=["id", "slug", "last_reviewed_at", "next_review_due", "owner"])
-    data["targets"] = json.dumps(data["targets"])
-    data.update(overrides)
-    return {name: "" if value is None else value for name, value in data.items()}
+    return admin_form_data(kpi, with_owner=False, **overrides)
 
 
 def approve_in_admin(client, proposal):

@@ -5,10 +5,8 @@ a fixture of SLO error-budget series and our own /metrics, and answers the hourl
 import datetime
 import json
 import shutil
-import socket
 import subprocess
 import threading
-import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +25,7 @@ from kpis.tasks.prometheus import collect_prometheus_kpi, collect_prometheus_kpi
 from kpis.catalogue import read_catalogue
 from kpis.models import Observation, PrometheusCollection
 from scoring.services import compute_snapshots
-from tests.helpers import FIXTURES_DIR, stored
+from tests.helpers import FIXTURES_DIR, free_port, stored, wait_for
 from tests.kpis.factories import KpiDefinitionFactory, ObservationFactory
 from tests.kpis.helpers import catalogue_definition, collected_from, prometheus_at
 from tests.tenancy.factories import CompanyFactory, DomainFactory, ServiceFactory
@@ -35,7 +33,6 @@ from tests.tenancy.factories import CompanyFactory, DomainFactory, ServiceFactor
 PROMETHEUS = "/usr/bin/prometheus"
 FIXTURE = FIXTURES_DIR / "prometheus" / "slo_error_budget.prom"
 TOKEN = "prometheus-proxy-token"
-READY_TIMEOUT = 20
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -68,27 +65,9 @@ class FixtureTarget(BaseHTTPRequestHandler):
         pass
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def api_query(base_url, promql):
     with urllib.request.urlopen(f"{base_url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}", timeout=5) as answer:
         return json.load(answer)
-
-
-def wait_for(check, what):
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"Prometheus did not get ready in {READY_TIMEOUT} s: {what}")
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,8 @@
 """Proposals in the admin: score-moving saves become proposals; approvers approve or reject them from the pending list."""
-import json
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
-from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from kpis import roles, services
@@ -12,6 +10,7 @@ from kpis.history import change_log
 from kpis.models import KpiChangeProposal
 from tests.helpers import member_of, stored
 from tests.kpis.factories import KpiDefinitionFactory
+from tests.kpis.helpers import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +27,7 @@ def change_url(kpi):
 
 
 def form_data(kpi, **overrides):
-    data = model_to_dict(kpi, exclude=["id", "slug", "last_reviewed_at", "next_review_due", "owner"])
-    data["targets"] = json.dumps(data["targets"])
-    data.update(overrides)
-    return {name: "" if value is None else value for name, value in data.items()}
+    return admin_form_data(kpi, with_owner=False, **overrides)
 
 
 def decide(client, action, proposals, **fields):

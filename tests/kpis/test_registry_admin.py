@@ -1,9 +1,7 @@
 """The registry admin: change control with reasons, the change log and reverts, roles, reviews, read-only history."""
-import json
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +10,7 @@ from kpis.models import KpiDefinition, KpiReview
 from tests.companyos.factories import UserFactory
 from tests.helpers import member_of, stored
 from tests.kpis.factories import KpiDefinitionFactory, ObservationFactory
+from tests.kpis.helpers import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -45,11 +44,7 @@ def version_url(kpi, history_id):
 
 
 def form_data(kpi, **overrides):
-    """What the change form posts for `kpi` unchanged, with `overrides` applied."""
-    data = model_to_dict(kpi, exclude=["id", "slug", "last_reviewed_at", "next_review_due"])
-    data["targets"] = json.dumps(data["targets"])
-    data.update(overrides)
-    return {name: "" if value is None else value for name, value in data.items()}
+    return admin_form_data(kpi, with_owner=True, **overrides)
 
 
 def test_saving_the_change_form_without_a_reason_is_refused_and_changes_nothing(client, superuser, mttr):

@@ -47,3 +47,11 @@ def test_metrics_refuse_other_networks_without_the_token(scored, client):
     assert wrong.status_code == 403
     allowed = client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
     assert allowed.status_code == 200
+
+
+def test_metrics_map_every_service_to_its_domain_for_the_reliability_cascade_rules(companies, client):
+    values = samples(client.get("/metrics", REMOTE_ADDR="127.0.0.1"))
+    mapping = {labels for (name, labels) in values if name == "service_domain_mapping"}
+    assert len(mapping) == 4
+    service = companies[1].domains.get(slug="comp-globex-frontend").services.get()
+    assert (("company", "comp-globex"), ("domain", "comp-globex-frontend"), ("service", service.slug)) in mapping

@@ -100,7 +100,13 @@ def test_the_company_score_is_the_cascade_rule_applied_to_the_scores_it_shows(sc
         domain_scores = [each["dimensions"][dimension]["score"] for each in domain_cards]
         measured_below = {slug for each in domain_cards for slug in each["dimensions"][dimension]["counted"]}
         own = [slug for slug in data["counted"] if slug not in measured_below]
-        members = [score for score in domain_scores if score is not None]
+        # Observations of those KPIs recorded at the company itself (incidents without a service) are one more
+        # member of the mean, listed with the members.
+        at_company = [
+            member["score"] for part in data["parts"] if part["kind"] == "members"
+            for member in part["members"] if member["domain"] is None
+        ]
+        members = [score for score in domain_scores if score is not None] + at_company
         # The demo's weights of the security KPIs are the health model formula's, which scoring uses.
         terms = [(sum(weights[slug] for slug in measured_below), sum(members) / len(members))] if members else []
         terms += [(weights[slug], company_kpis[slug]["score"]) for slug in own]

@@ -9,6 +9,8 @@ import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
 from tests.helpers import client_for
+from tests.notifications.helpers import notifications_of
+from tests.reports.helpers import stored_report_of
 from tests.tenancy.helpers import INGESTED_KPI, LEAK, SECRET, SECRET_VALUE, tenant_rows
 
 pytestmark = pytest.mark.separate_tenants
@@ -22,14 +24,23 @@ PATH_VALUES = {
     "integration_id": lambda world: world.globex.integration.pk,
     "slug": lambda world: "mttr",  # definitions are the portal-wide catalogue
     "persona": lambda world: "responder",
+    "level": lambda world: "team",
 }
 PK_VALUES = {
     "incident": lambda world: world.globex.incident.pk,
     "source-event": lambda world: world.globex.event.pk,
+    "prometheus-integration": lambda world: world.globex.integration.pk,
     "proposal": lambda world: 1,  # proposals are the portal-wide catalogue's
+    # A person's own channels and subscriptions: a member of company B's, which company A's people may not reach.
+    "notification-channel": lambda world: notifications_of(world.globex.company).channel_id,
+    "notification-subscription": lambda world: notifications_of(world.globex.company).pk,
+    "report": lambda world: stored_report_of(world.globex.company).pk,
 }
 # The routes whose path names one of company B's objects: a 404, or a 403 for a caller without the role.
-OBJECT_OF_B = {"incident_id", "incident-pk", "source-event-pk"}
+OBJECT_OF_B = {
+    "incident_id", "incident-pk", "source-event-pk", "prometheus-integration-pk", "report-pk", "notification-channel-pk",
+    "notification-subscription-pk",
+}
 # Every parameter a read or write may name a company, domain or service with, all of company B.
 QUERY = {"company": "comp-globex", "company_id": "comp-globex", "service": f"{LEAK}-gateway", "scope": f"{LEAK}-platform"}
 # What no request sends: found in an answer, it was read from company B's rows.

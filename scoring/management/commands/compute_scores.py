@@ -103,7 +103,7 @@ class Command(BaseCommand):
         self.stdout.write("  ".join(["day", "scope", "stored", "as-of-now", *dimensions]))
         rows = compare_with_now(day, company=company)
         start, end = day_bounds(day)
-        versions = definitions_in_force(timezone.now())
+        versions = definitions_in_force(timezone.now(), on=day)
         # A figure computed from what retention left of a day is not shown at all.
         pruned = {}
         for _, current in rows:

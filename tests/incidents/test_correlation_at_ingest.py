@@ -1,0 +1,271 @@
+"""
+Alerts become incidents as they arrive: each batch is correlated right after it commits. A late alert that bridges
+two incidents merges the later into the earlier; the nightly run finds nothing left to do.
+"""
+import datetime
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from incidents import ingestion, services
+from incidents.choices import AlertSeverity, IncidentStatus, Severity
+from incidents.models import Alert, Incident
+from incidents.tasks import correlate_pending_alerts
+from kpis import roles
+from kpis.choices import ObservationSource
+from kpis.observations import compute_observations
+from pipeline.tasks import start_nightly_run
+from tests.companyos.factories import BASE_TIME
+from tests.helpers import client_for, member_of, observation_values
+from tests.incidents.factories import AlertFactory, PhaseTransitionFactory
+from tests.tenancy.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def at(minutes):
+    return BASE_TIME + datetime.timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def acme(db):
+    return CompanyFactory(slug="comp-acme")
+
+
+@pytest.fixture
+def sender(db):
+    """A data source's token: it posts alerts and reads the incidents they made."""
+    return client_for(member_of(roles.DATA_SOURCES, "monitoring"))
+
+
+@pytest.fixture
+def arrive(django_capture_on_commit_callbacks):
+    """Ingest a batch of alerts of `company` from (asset, signature, minute[, severity]) tuples, as the API does."""
+    def arrive(company, *specs):
+        alerts = [
+            Alert(company=company, asset=asset, signature=signature, issued_at=at(minute), source="cloudwatch",
+                  severity=severity[0] if severity else AlertSeverity.WARNING, external_id=f"{asset}-{signature}-{minute}")
+            for asset, signature, minute, *severity in specs
+        ]
+        with django_capture_on_commit_callbacks(execute=True):
+            ingestion.ingest_alerts(alerts)
+    return arrive
+
+
+def api_alert(**fields):
+    return {
+        "company": "comp-acme", "asset": "web-1", "signature": "disk_full", "severity": "high",
+        "issued_at": "2024-01-15T10:00:00Z", "source": "cloudwatch", "external_id": "cw-1", **fields,
+    }
+
+
+def test_an_incident_exists_as_soon_as_the_alerts_api_answers(acme, sender, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sender.post("/api/alerts/", [api_alert(), api_alert(external_id="cw-2", issued_at="2024-01-15T10:04:00Z")], format="json")
+
+    assert response.status_code == 201, response.json()
+    listed = sender.get("/api/incidents/").json()["results"]
+    assert [(incident["title"], incident["severity"], incident["detected_at"]) for incident in listed] == [
+        ("disk_full on web-1", Severity.P2, "2024-01-15T10:00:00Z")
+    ]
+    assert not Alert.objects.filter(incident=None).exists()
+
+
+def test_an_incident_exists_as_soon_as_alertmanager_delivered(acme, sender, django_capture_on_commit_callbacks):
+    body = {
+        "version": "4", "receiver": "companyos", "status": "firing", "groupKey": "{}", "commonLabels": {},
+        "alerts": [{
+            "status": "firing", "labels": {"alertname": "DiskFull", "severity": "critical", "company": "comp-acme",
+                                           "instance": "web-1:9100"},
+            "startsAt": "2024-01-15T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "fp-1",
+        }],
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sender.post("/api/webhooks/alertmanager/", body, format="json")
+
+    assert response.status_code == 200, response.json()
+    incident = Incident.objects.get(company=acme)
+    assert (incident.title, incident.severity, incident.status) == ("DiskFull on web-1:9100", Severity.P1, IncidentStatus.OPEN)
+
+
+def test_alerts_of_a_company_correlated_only_on_request_wait_for_the_command(acme, sender, django_capture_on_commit_callbacks):
+    services.create_correlation_config(acme, actor=None, reason="Manual triage only", auto_correlate=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        sender.post("/api/alerts/", [api_alert()], format="json")
+
+    assert not Incident.objects.exists()
+    assert correlate_pending_alerts.delay(at(24 * 60).isoformat()).get() == {
+        "pending_alerts": 1, "incidents_created": 0, "left_to_command": {"comp-acme": 1}
+    }
+    call_command("correlate_alerts", "--company", "comp-acme")
+    assert Incident.objects.filter(company=acme).count() == 1
+
+
+def test_the_nightly_check_finds_nothing_pending_after_ingestion_and_correlates_bulk_inserted_alerts(acme, arrive):
+    arrive(acme, ("web-1", "disk_full", 0), ("web-1", "disk_full", 5))
+    assert correlate_pending_alerts.delay(at(24 * 60).isoformat()).get() == {
+        "pending_alerts": 0, "incidents_created": 0, "left_to_command": {}
+    }
+
+    AlertFactory(company=acme, asset="db-1", issued_at=at(30))  # a bulk path, as the demo's, queues nothing
+    assert correlate_pending_alerts.delay(at(24 * 60).isoformat()).get() == {
+        "pending_alerts": 1, "incidents_created": 1, "left_to_command": {}
+    }
+    assert not Alert.objects.filter(incident=None).exists()
+
+
+def test_the_nightly_run_reports_alerts_it_found_pending(acme, arrive, caplog):
+    def reported():
+        return [record.getMessage() for record in caplog.records if record.name == "incidents.services"]
+
+    arrive(acme, ("web-1", "disk_full", 0))
+    with caplog.at_level(logging.WARNING, logger="incidents.services"):
+        start_nightly_run.delay(BASE_TIME.date().isoformat())
+        assert reported() == []
+
+        AlertFactory(company=acme, asset="db-1", issued_at=at(30))
+        start_nightly_run.delay(BASE_TIME.date().isoformat())
+
+    assert reported() == [
+        "Correlation found 1 alerts pending before 2024-01-16T00:00:00+00:00 and made 1 incidents of them."
+    ]
+
+
+def test_a_late_alert_bridging_two_incidents_merges_the_later_into_the_earlier(acme, arrive, sender, computed_kpis):
+    arrive(acme, ("web-1", "disk_full", 0), ("web-1", "disk_full", 5))
+    arrive(acme, ("web-1", "disk_full", 30, AlertSeverity.CRITICAL), ("web-1", "disk_full", 35))
+    earlier, later = Incident.objects.order_by("detected_at")
+    assert (earlier.severity, later.severity) == (Severity.P3, Severity.P1)
+
+    arrive(acme, ("web-1", "disk_full", 18))  # 13 minutes after the first incident's last alert, 12 before the second's
+
+    assert list(Incident.objects.values_list("pk", flat=True)) == [earlier.pk]
+    survivor, merged = Incident.all_objects.get(pk=earlier.pk), Incident.all_objects.get(pk=later.pk)
+    assert (survivor.severity, survivor.detected_at) == (Severity.P1, at(0))
+    assert merged.merged_into == survivor and not merged.alerts.exists()
+    assert survivor.alerts.count() == 5
+    # The list shows the survivor alone; the merged incident is still there by its id, saying where it went.
+    assert [incident["id"] for incident in sender.get("/api/incidents/").json()["results"]] == [survivor.pk]
+    shown = sender.get(f"/api/incidents/{merged.pk}/").json()
+    assert (shown["merged_into"], shown["external_id"]) == (survivor.pk, later.external_id)
+    assert len(sender.get(f"/api/incidents/{survivor.pk}/alerts/").json()["results"]) == 5
+    # KPIs count it once: one P1 incident, one incident of five alerts.
+    for slug in ("p1-incident-count", "noise-reduction"):
+        compute_observations(slug, since=BASE_TIME.date(), until=BASE_TIME.date() + datetime.timedelta(days=1),
+                             source=ObservationSource.BACKFILL, run="test")
+    values = observation_values()
+    assert (values["p1-incident-count"], values["noise-reduction"]) == ([1.0], [80.0])
+
+
+def test_a_late_alert_before_an_incidents_first_moves_its_detection_and_description(acme, arrive):
+    services.create_correlation_config(acme, actor=None, reason="One incident per signature", aggregation_key="signature")
+    arrive(acme, ("web-1", "disk_full", 10), ("web-2", "disk_full", 12))
+
+    arrive(acme, ("db-1", "disk_full", 1, AlertSeverity.HIGH))
+
+    incident = Incident.objects.get()
+    assert (incident.detected_at, incident.title, incident.severity) == (at(1), "disk_full on db-1", Severity.P2)
+    assert incident.alerts.count() == 3
+
+
+def test_an_incident_someone_worked_on_is_never_merged(acme, arrive):
+    arrive(acme, ("web-1", "disk_full", 0))
+    arrive(acme, ("web-1", "disk_full", 20))
+    earlier, later = Incident.objects.order_by("detected_at")
+    PhaseTransitionFactory(incident=later, phase="gather", entered_at=at(25))
+
+    arrive(acme, ("web-1", "disk_full", 10))
+
+    assert Incident.objects.count() == 2 and not Incident.all_objects.filter(merged_into__isnull=False).exists()
+    assert earlier.alerts.count() == 2 and later.alerts.count() == 1
+
+
+def test_correlating_again_after_a_merge_changes_nothing(acme, arrive):
+    arrive(acme, ("web-1", "disk_full", 0))
+    arrive(acme, ("web-1", "disk_full", 20))
+    arrive(acme, ("web-1", "disk_full", 10))
+    before = list(Incident.all_objects.order_by("pk").values_list("pk", "merged_into", "severity", "detected_at"))
+
+    assert services.correlate_alerts(company=acme) == 0
+
+    assert list(Incident.all_objects.order_by("pk").values_list("pk", "merged_into", "severity", "detected_at")) == before
+    assert set(Alert.objects.values_list("incident", flat=True)) == {before[0][0]}
+
+
+def test_a_late_alert_at_the_end_of_a_days_chunk_joins_the_incident_just_after_it(acme):
+    services.create_correlation_config(acme, actor=None, reason="Onboarding", time_window_minutes=30)
+    AlertFactory(company=acme, issued_at=at(24 * 60 + 10))
+    services.correlate_alerts(company=acme)
+    later = Incident.objects.get()
+
+    # Late: correlated from 00:00 a day at a time, the second ends the first day, 11 minutes before `later`.
+    AlertFactory(company=acme, issued_at=at(0))
+    AlertFactory(company=acme, issued_at=at(24 * 60 - 1))
+    services.correlate_alerts(company=acme)
+
+    assert sorted(incident.alerts.count() for incident in Incident.objects.all()) == [1, 2]
+    assert later.alerts.count() == 2
+    assert Incident.objects.get(pk=later.pk).detected_at == at(24 * 60 - 1)
+
+
+def test_a_data_source_writing_to_a_merged_incident_updates_it_and_it_stays_merged(acme, arrive, sender):
+    arrive(acme, ("web-1", "disk_full", 0))
+    arrive(acme, ("web-1", "disk_full", 20))
+    later = Incident.objects.order_by("detected_at").last()
+    arrive(acme, ("web-1", "disk_full", 10))
+
+    response = sender.post("/api/incidents/", {
+        "company": "comp-acme", "external_id": later.external_id, "title": "Disk full, web tier", "severity": "P2",
+        "detected_at": at(20).isoformat(),
+    }, format="json")
+
+    assert response.status_code == 200, response.json()
+    survivor = Incident.objects.get()
+    assert (response.json()["id"], response.json()["title"], response.json()["merged_into"]) == (
+        later.pk, "Disk full, web tier", survivor.pk
+    )
+    assert survivor.alerts.count() == 3
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_correlations_of_a_company_at_once_give_the_incidents_of_one():
+    acme = CompanyFactory(slug="comp-acme")
+    AlertFactory(company=acme, issued_at=at(0))
+    AlertFactory(company=acme, issued_at=at(20))
+    services.correlate_alerts(company=acme)
+    for minute in (10, 50, 60, 61):  # a bridge of both incidents, and a new one
+        AlertFactory(company=acme, issued_at=at(minute))
+    start = threading.Barrier(2)
+
+    def correlate():
+        try:
+            start.wait()
+            return services.correlate_alerts(company=acme)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        created = sorted(pool.map(lambda _: correlate(), range(2)))
+
+    assert created == [0, 1]
+    assert sorted(incident.alerts.count() for incident in Incident.objects.all()) == [3, 3]
+    assert Incident.all_objects.filter(merged_into__isnull=False).count() == 1
+
+
+def test_the_admin_shows_a_merged_incident_and_where_it_went(acme, arrive, client, superuser):
+    arrive(acme, ("web-1", "disk_full", 0))
+    arrive(acme, ("web-1", "disk_full", 20))
+    arrive(acme, ("web-1", "disk_full", 10))
+    merged = Incident.all_objects.get(merged_into__isnull=False)
+    client.force_login(superuser)
+
+    page = client.get(f"/admin/incidents/incident/{merged.pk}/change/")
+
+    assert page.status_code == 200
+    assert str(merged.merged_into) in page.content.decode()
+    assert client.get("/admin/incidents/incident/").context["cl"].result_count == 2
