@@ -3,7 +3,6 @@ Writes of incident data arriving from outside (the API, webhooks). Each is idemp
 thing twice leaves one row, so a data source may retry freely.
 """
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import IntegrityError, transaction
 
@@ -58,7 +57,8 @@ def queue_correlation(company_ids):
         CorrelationConfig.objects.filter(company_id__in=company_ids, auto_correlate=False).values_list("company_id", flat=True)
     )
     for company_id in sorted(set(company_ids) - manual):
-        transaction.on_commit(partial(tasks.correlate_alerts.delay, company_id))
+        # Robust: the alerts are stored either way; a broker that cannot take the task leaves them to the nightly check.
+        transaction.on_commit(lambda company_id=company_id: tasks.correlate_alerts.delay(company_id), robust=True)
 
 
 def _upsert(model, lookup, fields):

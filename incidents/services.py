@@ -76,9 +76,10 @@ def correlate_alerts(*, company=None, until=None):
       higher, and it is kept with `merged_into` set (never deleted), left out of incident lists and KPIs
       (Incident.objects; Incident.all_objects has it). Only an incident nobody has worked on merges: still
       open, never acknowledged or resolved, no source event, no runbook or automation, no phase, milestone,
-      survey response or runbook execution recorded against it. One that has been worked on keeps its
-      alerts and its record; the alerts bridging it join the earlier incident. That case alone (and a
-      survivor already resolved, which later alerts never reopen) can differ from correlating at once.
+      survey response or runbook execution recorded against it, and made with the current aggregation key.
+      Any other keeps its alerts and its record; the alerts bridging it join the earlier incident. That case
+      alone (and a survivor already resolved, which later alerts never reopen) can differ from correlating
+      at once.
 
     Deterministic and idempotent: re-running creates nothing, and correlating day by day gives the same
     incidents as correlating everything at once.
@@ -269,8 +270,9 @@ def _merge_joined_incidents(cursor):
     """
     Merge each later incident that a group of correlation_batch joins into the group's incident (that of its
     first correlated alert): its alerts move there and it is marked merged_into it. Only an incident nobody has
-    worked on merges (see correlate_alerts); the others stay as they are. Leaves correlation_merges
-    (incident_id, severity_rank) of the incidents merged.
+    worked on merges (see correlate_alerts), and only one made with the company's current aggregation key (its
+    correlation_key is the group's); the others stay as they are. Leaves correlation_merges (incident_id,
+    severity_rank) of the incidents merged.
     """
     rank_sql, rank_params = _case_sql("i.severity", _RANK_OF_INCIDENT_SEVERITY)
     cursor.execute("DROP TABLE IF EXISTS correlation_merges")
@@ -279,7 +281,7 @@ def _merge_joined_incidents(cursor):
         CREATE TEMP TABLE correlation_merges AS
         SELECT DISTINCT b.incident_id, b.group_incident_id AS into_id, {rank_sql} AS severity_rank
         FROM correlation_batch b JOIN incidents_incident i ON i.id = b.incident_id
-        WHERE b.incident_id <> b.group_incident_id
+        WHERE b.incident_id <> b.group_incident_id AND i.correlation_key = b.correlation_key
           AND b.incident_id NOT IN (SELECT group_incident_id FROM correlation_batch WHERE group_incident_id IS NOT NULL)
           AND i.status = %s AND i.acknowledged_at IS NULL AND i.resolved_at IS NULL AND i.source_event_id IS NULL
           AND i.automation_used = %s AND i.runbook_id = ''

@@ -1,5 +1,8 @@
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from companyos.csv_export import SpreadsheetSafeWriter
 
@@ -41,3 +44,12 @@ def stream_csv(columns, rows):
     yield writer.writerow(columns)
     for row in rows:
         yield writer.writerow([row.get(column) for column in columns])
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's, except that `?format=` given empty is refused naming it (DRF reads it as absent; the schema lists the formats)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == "":
+            raise ValidationError({api_settings.URL_FORMAT_OVERRIDE: ["Name a format, or leave the parameter out."]})
+        return super().select_renderer(request, renderers, format_suffix)

@@ -198,6 +198,7 @@ REST_FRAMEWORK = {
     # Reads need a role (tenancy.permissions); what they reach is scoped to the caller's companies in each view.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "tenancy.permissions.ReadsNeedARole"],
     "DEFAULT_PARSER_CLASSES": ["companyos.api.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "companyos.api.renderers.ContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["companyos.api.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         # Each signed-in caller (a data source's token, a browser session); the bench's and a busy sender's bursts fit.

@@ -54,6 +54,8 @@ class ChannelSerializer(OwnModelSerializer):
         model = Channel
         fields = ["id", "name", "kind", "address", "url", "rate_per_minute", "active", "secret_set_at", "created_at", "new_secret"]
         read_only_fields = ["secret_set_at", "created_at"]
+        # Taken as sent: trimmed first, a name of spaces and 100 characters would pass its schema's maxLength of 100.
+        extra_kwargs = {"name": {"trim_whitespace": False}}
 
     def to_representation(self, channel):
         shown = super().to_representation(channel)

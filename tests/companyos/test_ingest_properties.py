@@ -20,6 +20,7 @@ from tests.companyos.factories import UserFactory
 from tests.connectors.factories import IntegrationFactory
 from tests.helpers import FIXTURES_DIR, client_for, free_port
 from tests.incidents.factories import IncidentFactory
+from tests.notifications.factories import ChannelFactory, SubscriptionFactory
 from tests.kpis.factories import KpiDefinitionFactory
 from tests.tenancy.factories import CompanyFactory, DomainFactory, ServiceFactory
 
@@ -147,13 +148,17 @@ def world(superuser):
     ServiceFactory(slug="web", domain=DomainFactory(company=company, slug="frontend"))
     KpiDefinitionFactory(slug="slo-attainment", units="percent", status="active")
     proposal = submit_proposal(KpiDefinitionFactory(slug="nps", status="active"), actor=UserFactory(), reason="r", target=1)
+    channel = ChannelFactory(owner=superuser, url="https://chat.example.com/hooks/T000")
     return {
         "client": client_for(superuser),
         "{id}": {
             "incidents": IncidentFactory(company=company).pk,
             "proposals": proposal.pk,
             # A Prometheus nobody answers for: its connection test fails at once.
-            "integrations": IntegrationFactory(kind="prometheus", company=company, url=f"http://127.0.0.1:{free_port()}").pk,
+            "prometheus": IntegrationFactory(kind="prometheus", company=company, url=f"http://127.0.0.1:{free_port()}").pk,
+            # The caller's own chat channel and its subscription.
+            "channels": channel.pk,
+            "subscriptions": SubscriptionFactory(channel=channel).pk,
         },
         "{slug}": "slo-attainment",
         "github": IntegrationFactory(kind="github", company=company),
@@ -165,7 +170,9 @@ def url_of(path, world):
     """The URL of a schema path, its parameters filled from `world`; a parameter nobody knows fails here."""
     url = path.replace("{slug}", world["{slug}"])
     if "{id}" in url:
-        url = url.replace("{id}", str(world["{id}"][url.split("/")[2]]))
+        # Keyed by the collection the id is of: /api/incidents/{id}/, /api/notifications/channels/{id}/.
+        parts = url.split("/")
+        url = url.replace("{id}", str(world["{id}"][parts[parts.index("{id}") - 1]]))
     if "{integration_id}" in url:
         url = url.replace("{integration_id}", str(world[url.split("/")[3]].pk))
     assert "{" not in url, f"No value for a parameter of {path}: add it to the `world` fixture."

@@ -185,6 +185,19 @@ def test_an_incident_someone_worked_on_is_never_merged(acme, arrive):
     assert earlier.alerts.count() == 2 and later.alerts.count() == 1
 
 
+def test_incidents_made_with_another_aggregation_key_are_never_merged(acme, arrive):
+    config = services.create_correlation_config(acme, actor=None, reason="Onboarding")
+    arrive(acme, ("web-1", "disk_full", 0))
+    arrive(acme, ("web-2", "disk_full", 20))
+    earlier = Incident.objects.get(detected_at=at(0))
+    services.change_correlation_config(config, actor=None, reason="One incident per signature", aggregation_key="signature")
+
+    arrive(acme, ("web-3", "disk_full", 10))
+
+    assert Incident.objects.count() == 2 and not Incident.all_objects.filter(merged_into__isnull=False).exists()
+    assert earlier.alerts.count() == 2
+
+
 def test_correlating_again_after_a_merge_changes_nothing(acme, arrive):
     arrive(acme, ("web-1", "disk_full", 0))
     arrive(acme, ("web-1", "disk_full", 20))
