@@ -8,14 +8,13 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from kpis import roles
-from cockpit.browser import CHROMIUM, chromium_available, launch_chromium
+from cockpit.browser import launch_chromium
+from tests.cockpit.helpers import NEEDS_CHROMIUM, PASSWORD
 from tests.helpers import member_of
-
-PASSWORD = "correct-horse-battery"  # the factories' password
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not chromium_available(), reason=f"No Chromium at {CHROMIUM}; .ci/setup installs Debian's chromium package."),
+    NEEDS_CHROMIUM,
     # The live server needs committed data; serialized_rollback restores what migrations seed (weights, groups)
     # after each test's flush.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

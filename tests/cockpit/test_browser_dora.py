@@ -1,18 +1,16 @@
 """The cockpit's DORA tiers and team scores in a real headless Chromium (Debian's, driven by Playwright)."""
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from cockpit.browser import CHROMIUM, chromium_available, launch_chromium
 from kpis import roles
+from tests.cockpit.helpers import NEEDS_CHROMIUM, logged_in_page
 from tests.helpers import member_of
 from tests.scoring.helpers import DAY, load_catalogue, team_history
 from tests.tenancy.factories import CompanyFactory
 
-PASSWORD = "correct-horse-battery"  # the factories' password
-
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not chromium_available(), reason=f"No Chromium at {CHROMIUM}; .ci/setup installs Debian's chromium package."),
+    NEEDS_CHROMIUM,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -23,17 +21,8 @@ def browser(live_server, db):
     load_catalogue()
     team_history(CompanyFactory(slug="comp-acme", name="Acme"))
     member_of(roles.EXECUTIVES, username="erin", is_staff=False)
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(live_server.url + "/accounts/login/")
-        page.get_by_label("Username").fill("erin")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+    with logged_in_page(live_server.url, "erin") as page:
         yield page
-        context.close()
-        chromium.close()
 
 
 def test_an_executive_picks_a_team_and_reads_each_metrics_tier_and_its_history(live_server, browser):

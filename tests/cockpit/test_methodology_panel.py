@@ -6,17 +6,16 @@ import datetime
 import json
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from cockpit.browser import CHROMIUM, chromium_available, launch_chromium
 from kpis import roles
 from security.patch_states import apply_patch_states
+from tests.cockpit.helpers import NEEDS_CHROMIUM, logged_in_page
 from tests.helpers import member_of
 from tests.kpis.factories import KpiDefinitionFactory
 from tests.kpis.helpers import build_runbook_example
 from tests.security.helpers import example_answer
 
-PASSWORD = "correct-horse-battery"  # the factories' password
 DAY_START = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)
 
 
@@ -44,17 +43,12 @@ def test_the_panel_lists_runbooks_medians_and_non_compliant_instances(client, pr
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not chromium_available(), reason=f"No Chromium at {CHROMIUM}; .ci/setup installs Debian's chromium package.")
+@NEEDS_CHROMIUM
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_executive_reads_the_methodology_proof_in_the_browser(live_server, proof):
     member_of(roles.EXECUTIVES, username="erin", is_staff=False)
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    with logged_in_page(live_server.url, "erin") as page:
         page.goto(live_server.url + "/cockpit/?company=comp-acme")
-        page.get_by_label("Username").fill("erin")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
 
         panel = page.get_by_test_id("methodology")
         expect(panel.get_by_test_id("mttr-medians")).to_have_text("medians 45.0 → 8.0 min")
@@ -69,4 +63,3 @@ def test_an_executive_reads_the_methodology_proof_in_the_browser(live_server, pr
         expect(instances.locator("tbody tr")).to_have_count(6)
         expect(instances.locator("tbody tr").first).to_contain_text("server-prod-03")
         expect(panel.get_by_test_id("patch-group-ages")).to_contain_text("Development 6 hours · Production 2 hours · Staging 4 hours")
-        chromium.close()

@@ -3,17 +3,15 @@ import datetime
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from cockpit.browser import CHROMIUM, chromium_available, launch_chromium
 from kpis import roles
 from scoring.services import compute_snapshots
-from tests.cockpit.helpers import DAY, at
+from tests.cockpit.helpers import DAY, NEEDS_CHROMIUM, at, logged_in_page
 from tests.helpers import member_of
 from tests.kpis.factories import KpiDefinitionFactory, ObservationFactory
 from tests.tenancy.factories import CompanyFactory
 
-PASSWORD = "correct-horse-battery"  # the factories' password
 STEP_DAY = DAY - datetime.timedelta(days=3)
 
 
@@ -54,16 +52,11 @@ def test_the_kpi_chart_steps_the_target_on_the_day_the_schedule_moves_it_and_lis
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not chromium_available(), reason=f"No Chromium at {CHROMIUM}; .ci/setup installs Debian's chromium package.")
+@NEEDS_CHROMIUM
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_executive_sees_the_stepped_target_line_and_the_dated_targets(live_server, stepped):
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.goto(live_server.url + "/accounts/login/?next=/cockpit/kpi/mttr/%3Fcompany%3Dcomp-acme")
-        page.get_by_label("Username").fill("erin")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+    with logged_in_page(live_server.url, "erin") as page:
+        page.goto(live_server.url + "/cockpit/kpi/mttr/?company=comp-acme")
 
         target = page.locator("svg path.ref.step.target")
         expect(target).to_be_visible()
@@ -71,6 +64,5 @@ def test_an_executive_sees_the_stepped_target_line_and_the_dated_targets(live_se
         schedule = page.get_by_test_id("target-schedule")
         expect(schedule).to_contain_text("in force today: target 20 min")
         expect(schedule.locator("tr.future")).to_contain_text("2099-01-01 (upcoming)")
-        chromium.close()
     # A flat line has no height; the step from 30 to 20 minutes gives the drawn target line one.
     assert box_of_step["height"] > 5
