@@ -1,4 +1,7 @@
-"""The demo gives every catalogue definition an owner of its role, so the demo's breaches reach someone."""
+"""
+The demo gives every catalogue definition an owner of its role, so the demo's breaches reach someone, and puts
+change control in motion: a proposal approved and one awaiting the demo approver.
+"""
 import datetime
 import io
 
@@ -7,7 +10,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from demo.owners import assign_demo_owners
-from kpis.models import KpiDefinition
+from kpis.models import KpiChangeProposal, KpiDefinition
 from scoring.breaches import evaluate_breaches
 from tests.kpis.factories import ObservationFactory
 from tests.tenancy.factories import ServiceFactory
@@ -42,3 +45,14 @@ def test_assigning_the_demo_owners_again_changes_nothing():
     versions = KpiDefinition.history.count()
     assign_demo_owners([])
     assert KpiDefinition.history.count() == versions
+
+
+def test_the_demo_has_an_approved_dated_target_and_a_proposal_awaiting_the_demo_approver(scored_demo):
+    approved, pending = KpiChangeProposal.objects.order_by("pk")
+    assert (approved.kpi.slug, approved.status, approved.author.username, approved.decided_by.username) == (
+        "mttr", "approved", "ops-leader-owner", "msp-approver"
+    )
+    assert KpiDefinition.objects.get(slug="mttr").target_schedule == approved.changes["target_schedule"]["new"]
+    assert (pending.kpi.slug, pending.status, pending.changes["target"]) == ("noise-reduction", "open", {"old": 40.0, "new": 45})
+    call_command("load_demo", companies=1, days=3, incidents=90, alerts=900, stdout=io.StringIO())
+    assert KpiChangeProposal.objects.count() == 2

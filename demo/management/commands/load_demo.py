@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from demo.companies import company_identities
+from demo.governance import seed_demo_governance
 from demo.owners import assign_demo_owners
 from demo.period import demo_period
 from demo.users import DEMO_PASSWORD, give_development_logins, seed_demo_users
@@ -15,7 +16,7 @@ class Command(BaseCommand):
     help = (
         "Load the demo end to end, as `make run` does: the KPI catalogue, demo incident data, every "
         "connector's payloads (Prometheus, PagerDuty, GitHub, scanners, finance and product imports), the demo users "
-        "and their companies, a KPI owner per owner role, correlation, a backfill of every computed KPI and the "
+        "and their companies, a KPI owner per owner role, a proposal approved and one awaiting approval, correlation, a backfill of every computed KPI and the "
         "scores of every demo day. With DEBUG on, the demo users' development password (and the data source's "
         "token), printed once. Safe to run again."
     )
@@ -36,6 +37,8 @@ class Command(BaseCommand):
         users = seed_demo_users([slug for slug, _ in company_identities(companies)])
         owners = assign_demo_owners([slug for slug, _ in company_identities(companies)])
         self.stdout.write(f"Demo users: {', '.join(users)}; KPI owners, one per owner role, own its definitions: {', '.join(owners)}.")
+        for proposal in seed_demo_governance():
+            self.stdout.write(f"Demo proposal #{proposal.pk} of {proposal.kpi.slug} by {proposal.author}: {proposal.status}.")
         call_command("correlate_alerts", stdout=self.stdout)
         # The demo period only: imports reach further back so that rolling and yearly KPIs have a value on day one.
         start, end = (moment.date() for moment in demo_period(days))
