@@ -26,10 +26,13 @@ demo: venv
 run: demo
 	$(MANAGE) runserver 127.0.0.1:8000
 
-# The layering contract (.importlinter) first: an upward import fails the build before the suite runs.
+# The layering contract (.importlinter) first: an upward import fails the build before the suite runs. Then the
+# suite on every core (pytest-xdist, a test database per process), except the tests that start Celery workers:
+# they share Redis databases and need the CPU to themselves, so they run after, one at a time.
 test: venv
 	$(BIN)/lint-imports
-	DJANGO_SETTINGS_MODULE=companyos.settings.test $(BIN)/pytest
+	DJANGO_SETTINGS_MODULE=companyos.settings.test $(BIN)/pytest -n auto -m "not worker"
+	DJANGO_SETTINGS_MODULE=companyos.settings.test $(BIN)/pytest -m worker
 
 # docs/cockpit.png (1280 px) and docs/cockpit-phone.png (390 px) of /cockpit/ on the demo data, as the dev superuser.
 screenshot: demo
