@@ -257,8 +257,17 @@ def _correlate_span(company, config, *, since, until):
             WHERE t.incident_id = incidents_incident.id AND a.issued_at < incidents_incident.detected_at
             """
         )
-    # Alerts that had ended before they were correlated resolve the incidents they make or join.
-    resolve_ended_incidents(Incident.objects.filter(pk__in=RawSQL("SELECT incident_id FROM correlation_targets", [])))
+    # Alerts that had ended before they were correlated resolve the incidents they make or join. Only a batch
+    # holding an ended alert can: an alert still firing keeps its incident open (and a backlog of a million
+    # firing alerts skips the look-up altogether).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM correlation_batch b JOIN incidents_alert a ON a.id = b.alert_id "
+            "WHERE a.ended_at IS NOT NULL)"
+        )
+        holds_ended_alerts = bool(cursor.fetchone()[0])
+    if holds_ended_alerts:
+        resolve_ended_incidents(Incident.objects.filter(pk__in=RawSQL("SELECT incident_id FROM correlation_targets", [])))
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE correlation_targets")
         cursor.execute("DROP TABLE correlation_merges")
