@@ -34,31 +34,37 @@ def _breach_data(breach):
     }
 
 
-def breach_opened(sender, breach, **kwargs):
+def _breach_event(kind, breach, title, text):
+    """Record the event `kind` of `breach`: its KPI's page as the link, its owner concerned."""
     kpi = breach.kpi
     record_event(
-        EventKind.BREACH_OPENED, f"breach.opened:{breach.pk}",
-        title=f"KPI breach: {kpi.name} beyond its critical threshold in {_scope(breach)}",
-        text=(
-            f"{kpi.name} ({kpi.slug}) has been beyond its critical threshold {breach.critical_threshold} since "
-            f"{breach.started_at:%Y-%m-%d %H:%M} UTC (worst value {breach.worst_value})."
-        ),
+        kind, f"{kind}:{breach.pk}", title=title, text=text,
         link=f"{reverse('cockpit:kpi', args=[kpi.slug])}?company={breach.company.slug}",
         company=breach.company, kpi=kpi, internal=_internal(kpi), concerns=[kpi.owner_id], data=_breach_data(breach),
     )
 
 
+def breach_opened(sender, breach, **kwargs):
+    kpi = breach.kpi
+    _breach_event(
+        EventKind.BREACH_OPENED, breach,
+        title=f"KPI breach: {kpi.name} beyond its critical threshold in {_scope(breach)}",
+        text=(
+            f"{kpi.name} ({kpi.slug}) has been beyond its critical threshold {breach.critical_threshold} since "
+            f"{breach.started_at:%Y-%m-%d %H:%M} UTC (worst value {breach.worst_value})."
+        ),
+    )
+
+
 def breach_closed(sender, breach, **kwargs):
     kpi = breach.kpi
-    record_event(
-        EventKind.BREACH_CLOSED, f"breach.closed:{breach.pk}",
+    _breach_event(
+        EventKind.BREACH_CLOSED, breach,
         title=f"Breach closed: {kpi.name} back within its critical threshold in {_scope(breach)}",
         text=(
             f"{kpi.name} ({kpi.slug}) is back within its critical threshold {breach.critical_threshold} since "
             f"{breach.closed_at:%Y-%m-%d %H:%M} UTC (value {breach.current_value}, worst {breach.worst_value})."
         ),
-        link=f"{reverse('cockpit:kpi', args=[kpi.slug])}?company={breach.company.slug}",
-        company=breach.company, kpi=kpi, internal=_internal(kpi), concerns=[kpi.owner_id], data=_breach_data(breach),
     )
 
 
