@@ -6,6 +6,7 @@ to e-mail, chat and webhooks). A lower app never imports the apps that listen.
 Each signal's keyword arguments are listed with it; receivers take `**kwargs` so that an argument added later
 breaks none of them.
 """
+import datetime
 import logging
 from functools import partial
 
@@ -40,6 +41,19 @@ nightly_run_failed = Signal()
 A task of the nightly run failed for good (its retries used up). sender=the Celery task, task_id=str,
 arguments=dict of the task's keyword and positional arguments by name, error=str.
 """
+
+
+incident_data_changed = Signal()
+"""
+Alerts or incidents of a company were stored or changed (ingested, correlated, merged, resolved) whose times fall on
+`days`: the stored daily totals of those days are out of date. sender=Alert or Incident, company_id=int,
+days=set of datetime.date (UTC).
+"""
+
+
+def utc_days(moments):
+    """The UTC dates of `moments` (aware datetimes; None skipped), as incident_data_changed's `days`."""
+    return {moment.astimezone(datetime.timezone.utc).date() for moment in moments if moment is not None}
 
 
 def announce(signal, sender, **kwargs):

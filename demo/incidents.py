@@ -14,6 +14,7 @@ import math
 import random
 import sys
 from dataclasses import dataclass, field
+from itertools import islice
 
 from django.db import transaction
 from tqdm import tqdm
@@ -26,6 +27,7 @@ from tenancy.models import Company, Domain, Service
 from kpis.choices import ObservationSource, Units
 from kpis.models import KpiDefinition
 from kpis.observations import record_observations
+from pipeline.tasks import create_month_partitions
 
 from .companies import company_identities
 from .period import demo_period
@@ -83,6 +85,9 @@ ALERT_SOURCES = {"alertmanager": 60, "cloudwatch": 25, "datadog": 15}
 # More alerts per day get more assets, so bursts of one key rarely overlap by chance at any volume.
 ALERTS_PER_ASSET_PER_DAY = 100
 MIN_ASSETS_PER_SERVICE = 6
+# Incidents are generated and written this many at a time, then what hangs off them: each is generated once, and
+# no more than this many sit in memory.
+INCIDENT_CHUNK = 5_000
 
 # The KPIs no connector feeds (their tools - OPA, auth logs, compliance dashboard, analytics sessions,
 # surveys, finance, coverage, time tracking - have none yet): the demo gives them daily observations.
@@ -133,6 +138,8 @@ def seed_demo(*, companies=2, incidents=400, alerts=4000, days=30, seed=42, rese
             f"The demo companies ({', '.join(sorted(existing.values_list('slug', flat=True)))}) already have data."
         )
     start, end = demo_period(days, today)
+    # On PostgreSQL the seeded months get their partitions first, so their rows land there and not in the DEFAULT one.
+    create_month_partitions(since=start.date().isoformat())
     summary = SeedSummary(companies=[slug for slug, _ in identities])
     demo_companies = [
         _create_company(slug, name, days, share(incidents, companies, index), share(alerts, companies, index))
@@ -266,36 +273,31 @@ def _bar(rows, total, description, progress):
 
 def _seed_company(demo, seed, start, end, summary, progress):
     slug = demo.company.slug
+    # What hangs off an incident: (rows label, model, fields, the rows of a spec given its incident's id).
+    children = [
+        ("phases", PhaseTransition, ["incident", "phase", "entered_at"], lambda incident, spec: [(incident, phase, at) for phase, at in spec.phases]),
+        ("milestones", Milestone, ["incident", "name", "committed_eta", "delivered_at"], lambda incident, spec: [(incident, *milestone) for milestone in spec.milestones]),
+        ("survey responses", SurveyResponse, ["incident", "respondent", "score", "submitted_at"], lambda incident, spec: [(incident, *survey) for survey in spec.surveys]),
+        (
+            "runbook executions", RunbookExecution,
+            ["company", "incident", "runbook_id", "execution_id", "started_at", "finished_at", "success"],
+            lambda incident, spec: [
+                (demo.company.pk, incident, runbook, f"exec-{slug}-{spec.external_id}-{attempt}", started, finished, success)
+                for attempt, (runbook, started, finished, success) in enumerate(spec.runbook_runs, 1)
+            ],
+        ),
+    ]
     with transaction.atomic():
-        summary.rows[f"{slug} incidents"] = insert_rows(
-            Incident, INCIDENT_FIELDS, _bar((spec.row for spec in _specs(demo, seed, start, end)), demo.incidents, f"{slug} incidents", progress)
-        )
-        ids = dict(Incident.objects.filter(company=demo.company).values_list("external_id", "id"))
-
-        def children(pick):
-            return (row for spec in _specs(demo, seed, start, end) for row in pick(ids[spec.external_id], spec))
-
-        summary.rows[f"{slug} phases"] = insert_rows(
-            PhaseTransition, ["incident", "phase", "entered_at"],
-            children(lambda incident, spec: [(incident, phase, at) for phase, at in spec.phases]),
-        )
-        summary.rows[f"{slug} milestones"] = insert_rows(
-            Milestone, ["incident", "name", "committed_eta", "delivered_at"],
-            children(lambda incident, spec: [(incident, *milestone) for milestone in spec.milestones]),
-        )
-        summary.rows[f"{slug} survey responses"] = insert_rows(
-            SurveyResponse, ["incident", "respondent", "score", "submitted_at"],
-            children(lambda incident, spec: [(incident, *survey) for survey in spec.surveys]),
-        )
-        summary.rows[f"{slug} runbook executions"] = insert_rows(
-            RunbookExecution, ["company", "incident", "runbook_id", "execution_id", "started_at", "finished_at", "success"],
-            children(
-                lambda incident, spec: [
-                    (demo.company.pk, incident, runbook, f"exec-{slug}-{spec.external_id}-{attempt}", started, finished, success)
-                    for attempt, (runbook, started, finished, success) in enumerate(spec.runbook_runs, 1)
-                ]
-            ),
-        )
+        for label in ["incidents", *(label for label, *_ in children)]:
+            summary.rows[f"{slug} {label}"] = 0
+        specs = iter(_bar(_specs(demo, seed, start, end), demo.incidents, f"{slug} incidents", progress))
+        for chunk in iter(lambda: list(islice(specs, INCIDENT_CHUNK)), []):
+            summary.rows[f"{slug} incidents"] += insert_rows(Incident, INCIDENT_FIELDS, (spec.row for spec in chunk))
+            ids = dict(
+                Incident.objects.filter(company=demo.company, external_id__in=[spec.external_id for spec in chunk]).values_list("external_id", "id")
+            )
+            for label, model, fields, rows_of in children:
+                summary.rows[f"{slug} {label}"] += insert_rows(model, fields, (row for spec in chunk for row in rows_of(ids[spec.external_id], spec)))
         summary.rows[f"{slug} patch snapshots"] = insert_rows(
             PatchComplianceSnapshot,
             ["company", "scanned_at", "total_instances", "compliant_instances", "non_compliant_instances", "critical_patches_missing"],
@@ -307,6 +309,23 @@ def _seed_company(demo, seed, start, end, summary, progress):
             ["company", "service", "asset", "signature", "severity", "issued_at", "source", "external_id", "payload"],
             _bar(_alerts(demo, seed, start, end), demo.alerts, f"{slug} alerts", progress),
         )
+
+
+def sent_alerts(slug, start, end, *, alerts_per_day, seed=42):
+    """
+    More raw alerts of the demo company `slug`, issued in [start, end) at `alerts_per_day` on the assets of its demo
+    history, as a source posts them to /api/alerts/: dicts in the order issued, the service by slug, external ids
+    "sent-N" that no seeded alert has. One call holds its alerts in memory: ask for a day at a time.
+    """
+    days = (end - start) / datetime.timedelta(days=1)
+    # The demo history's number of assets per service follows its alerts per day: these land on the same ones.
+    demo = _create_company(slug, slug, 1, 0, alerts_per_day)
+    demo.alerts = round(alerts_per_day * days)
+    services_by_id = {service.pk: service.slug for service in demo.services}
+    fields = ("company", "service", "asset", "signature", "severity", "issued_at", "source", "external_id", "payload")
+    for row in sorted(_alerts(demo, f"{seed}:sent", start, end, prefix="sent"), key=lambda row: row[5]):
+        alert = dict(zip(fields, row))
+        yield {**alert, "company": slug, "service": services_by_id[alert["service"]], "issued_at": alert["issued_at"].isoformat()}
 
 
 def _patch_snapshots(demo, seed, start, end):
@@ -324,7 +343,7 @@ def _patch_snapshots(demo, seed, start, end):
         day += datetime.timedelta(days=1)
 
 
-def _alerts(demo, seed, start, end):
+def _alerts(demo, seed, start, end, prefix="demo"):
     """The company's raw alerts, in bursts of one asset and signature a few minutes apart, left uncorrelated."""
     rng = random.Random(f"{seed}:{demo.company.slug}:alerts")
     span = (end - start).total_seconds()
@@ -341,7 +360,7 @@ def _alerts(demo, seed, start, end):
                 break
             made += 1
             yield (
-                demo.company.pk, service.pk, asset, signature.name, severity, issued, source, f"demo-{made:08d}",
+                demo.company.pk, service.pk, asset, signature.name, severity, issued, source, f"{prefix}-{made:08d}",
                 {"labels": {"alertname": signature.name, "instance": asset, "service": service.slug}, "summary": f"{signature.label} on {asset}"},
             )
             issued += datetime.timedelta(seconds=rng.randint(*BURST_GAP_SECONDS))

@@ -15,7 +15,7 @@ kept as a SourceEvent with its outcome.
   service, and their `instance` is the portal itself: their asset is the `service`, else the KPI.
 - Its external id is its fingerprint and start, so the firing and resolved notifications of one alert, and any
   re-send, store it once. A resolved alert records `endsAt` as its `ended_at` (never before its start); an
-  incident whose alerts have all ended is resolved at the last end (incidents.services.resolve_ended_incidents).
+  incident whose alerts have all ended is resolved at the last end (incidents.correlation.resolve_ended_incidents).
 - A delivery's ID is the SHA-256 of its body and `?company=`: the same notification again changes nothing.
 """
 import datetime
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
+from companyos.events import announce, incident_data_changed, utc_days
 from connectors.choices import EventSource
 from connectors.services import receive, upload_delivery_id
 from tenancy.access import writable_companies, writable_company
@@ -31,7 +32,7 @@ from tenancy.access import writable_companies, writable_company
 from . import ingestion
 from .choices import AlertSeverity
 from .models import Alert, Incident, Service
-from .services import ended_incidents, resolve_ended_incidents
+from .correlation import ended_incidents, resolve_ended_incidents
 
 SOURCE = "alertmanager"
 RESOLVED = "resolved"
@@ -167,6 +168,9 @@ def _store(company, payload):
         .values_list("pk", flat=True)
     )
     resolve_ended_incidents(Incident.objects.filter(pk__in=resolved))
+    if resolved:
+        days = utc_days(Incident.objects.filter(pk__in=resolved).values_list("resolved_at", flat=True))
+        announce(incident_data_changed, sender=Incident, company_id=company.pk, days=days)
     return {
         "incidents.alert": sorted(stored.values_list("pk", flat=True)),
         "created": result.created,

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from . import tasks
+from companyos.events import announce, incident_data_changed, utc_days
+
+from . import services
 from .models import Alert, CorrelationConfig, Incident, Milestone, PhaseTransition, RunbookExecution, SurveyResponse
 
 
@@ -20,45 +22,50 @@ class IngestResult:
 def ingest_alerts(alerts):
     """
     Store `alerts` (unsaved Alert instances). An alert whose (company, source, external_id) is already
-    stored is skipped, so a re-sent batch creates nothing new. All or nothing; once committed, the new alerts
-    are grouped into incidents (queue_correlation).
+    stored is skipped, so a re-sent batch creates nothing new. All or nothing. The alerts of a company with
+    auto_correlate on are stored with their incidents (services.store_correlated_alerts), under the company's row
+    lock; the others are stored without, left to `manage.py correlate_alerts`.
     """
-    keyed = [alert for alert in alerts if alert.external_id]
-    existing = set()
-    for company_id in {alert.company_id for alert in keyed}:
-        ids = [alert.external_id for alert in keyed if alert.company_id == company_id]
-        existing.update(
-            (company_id, source, external_id)
-            for source, external_id in Alert.objects.filter(company_id=company_id, external_id__in=ids).values_list(
-                "source", "external_id"
-            )
-        )
+    by_company = {}
+    for alert in alerts:
+        by_company.setdefault(alert.company_id, []).append(alert)
+    manual = set(
+        CorrelationConfig.objects.filter(company_id__in=by_company, auto_correlate=False).values_list("company_id", flat=True)
+    )
+    created = 0
+    # In company order, so that two batches naming the same companies lock them in the same order.
+    for company_id in sorted(by_company):
+        if company_id in manual:
+            new_alerts = _new_alerts(company_id, by_company[company_id])
+            # ignore_conflicts covers a concurrent sender of the same alert between the look-up and the insert.
+            Alert.objects.bulk_create(new_alerts, ignore_conflicts=True)
+            days = utc_days(alert.issued_at for alert in new_alerts)
+            if days:
+                announce(incident_data_changed, sender=Alert, company_id=company_id, days=days)
+        else:
+            # The lock comes first: no other batch of the company stores the alerts looked up as new meanwhile.
+            company = services.lock_for_correlation(company_id)
+            new_alerts = _new_alerts(company_id, by_company[company_id])
+            services.store_correlated_alerts(company, new_alerts)
+        created += len(new_alerts)
+    return IngestResult(received=len(alerts), created=created)
+
+
+def _new_alerts(company_id, alerts):
+    """The alerts of `alerts` (all of company `company_id`) that are not stored yet, each external id once."""
+    keyed = [alert.external_id for alert in alerts if alert.external_id]
+    existing = set(
+        Alert.objects.filter(company_id=company_id, external_id__in=keyed).values_list("source", "external_id")
+    ) if keyed else set()
     seen = set()
     new_alerts = []
     for alert in alerts:
-        key = (alert.company_id, alert.source, alert.external_id)
+        key = (alert.source, alert.external_id)
         if alert.external_id and (key in existing or key in seen):
             continue
         seen.add(key)
         new_alerts.append(alert)
-    # ignore_conflicts covers a concurrent sender of the same alert between the look-up and the insert.
-    Alert.objects.bulk_create(new_alerts, ignore_conflicts=True)
-    queue_correlation({alert.company_id for alert in new_alerts})
-    return IngestResult(received=len(alerts), created=len(new_alerts))
-
-
-def queue_correlation(company_ids):
-    """
-    Once the current transaction commits, correlate the alerts of each of the companies that has auto_correlate
-    on: one task per company (run at once where tasks are eager, by a worker within seconds otherwise), which
-    the company's row lock serialises with any other run. The others are left to `manage.py correlate_alerts`.
-    """
-    manual = set(
-        CorrelationConfig.objects.filter(company_id__in=company_ids, auto_correlate=False).values_list("company_id", flat=True)
-    )
-    for company_id in sorted(set(company_ids) - manual):
-        # Robust: the alerts are stored either way; a broker that cannot take the task leaves them to the nightly check.
-        transaction.on_commit(lambda company_id=company_id: tasks.correlate_alerts.delay(company_id), robust=True)
+    return new_alerts
 
 
 def _upsert(model, lookup, fields):

@@ -255,8 +255,11 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-issued_at"]
         constraints = [
+            # With the time it was issued: on PostgreSQL alerts are partitioned by month of issued_at, and a unique
+            # key of a partitioned table holds its partition key. A sender's id names one alert anyway
+            # (Alertmanager's is fingerprint + start), and ingestion dedupes by (company, source, external_id).
             models.UniqueConstraint(
-                fields=["company", "source", "external_id"],
+                fields=["company", "source", "external_id", "issued_at"],
                 condition=~Q(external_id=""),
                 name="%(app_label)s_%(class)s_unique_external_id",
             ),

@@ -428,3 +428,72 @@ class KpiChangeProposal(ChangeProposal):
     @property
     def is_emergency_self_approval(self):
         return self.status == ProposalStatus.APPROVED and bool(self.emergency_reason)
+
+
+class DailyTotalsDay(models.Model):
+    """A company's UTC day whose methodology totals are stored (rows or none: no activity), and when (kpis.daily_totals)."""
+
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "day"], name="%(app_label)s_%(class)s_unique_company_day")]
+
+
+class CompanyDayTotals(models.Model):
+    """Totals of a company's UTC day that /api/metrics/kpis/ adds up over whole days (kpis.daily_totals)."""
+
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["company", "day"])]
+
+
+class AlertDayTotals(CompanyDayTotals):
+    """The alerts a company was sent on a UTC day (by issued_at), and those still awaiting correlation."""
+
+    raw_alerts = models.BigIntegerField()
+    uncorrelated_alerts = models.BigIntegerField()
+
+
+class IncidentsCreatedDayTotals(CompanyDayTotals):
+    """
+    Incidents correlation made with alerts on a UTC day, by their last earlier day with alerts (`previous_day`): whole
+    days from S count an incident once, on its day whose previous_day is empty or before S.
+    """
+
+    previous_day = models.DateField(null=True)
+    incidents = models.BigIntegerField()
+
+
+class ResolvedDayTotals(CompanyDayTotals):
+    """The incidents a company resolved on a UTC day, manually and by automation, and their resolution minutes."""
+
+    manual_incidents = models.BigIntegerField()
+    automated_incidents = models.BigIntegerField()
+    total_incidents = models.BigIntegerField()
+    manual_minutes = models.FloatField(null=True)
+    automated_minutes = models.FloatField(null=True)
+
+
+class RunbookRunDayTotals(CompanyDayTotals):
+    """A runbook's runs for a company started on a UTC day: how many, how many succeeded and finished, their seconds."""
+
+    runbook_id = models.CharField(max_length=200)
+    executions = models.BigIntegerField()
+    successful_executions = models.BigIntegerField()
+    finished_executions = models.BigIntegerField()
+    execution_seconds = models.FloatField(null=True)
+
+
+class ResolvedSignatureDayTotals(CompanyDayTotals):
+    """The runbook table's incidents resolved on a UTC day, by runbook, first alert's signature and automation."""
+
+    runbook_id = models.CharField(max_length=200)
+    signature = models.CharField(max_length=200, null=True)
+    automated = models.BooleanField()
+    incidents = models.BigIntegerField()
+    minutes = models.FloatField(null=True)

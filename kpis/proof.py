@@ -1,7 +1,8 @@
 """
 The alert-methodology proof payload (`GET /api/metrics/kpis/`): noise reduction, MTTR reduction,
 self-healed share and patch compliance of one company over a period, with the evidence behind each,
-computed by the calculators' own evidence functions so it always agrees with the stored observations.
+computed by the calculators' own statements (over the stored daily totals of the period's whole days and the rows
+of its partial ones, kpis.daily_totals) so it always agrees with the stored observations.
 """
 import datetime
 
@@ -10,12 +11,8 @@ from django.utils import timezone
 
 from incidents.models import Alert, CorrelationConfig, Incident
 
-from .calculators.incident_kpis import (
-    mttr_reduction_evidence,
-    noise_reduction_evidence,
-    self_healed_evidence,
-)
-from .calculators.runbooks import resolution_medians, runbook_table, total_time_saved
+from . import daily_totals
+from .calculators.runbooks import total_time_saved
 from .calculators.toolkit import MinutesBetween
 from .models import KpiDefinition
 
@@ -71,12 +68,18 @@ def kpi_metrics(company, *, period, visible_slugs):
     }
 
 
-def methodology_kpis(company, *, start, end, visible_slugs):
-    """The payload's "kpis" of `company` over [start, end): each methodology KPI among `visible_slugs` with its proof."""
+def methodology_kpis(company, *, start, end, visible_slugs, read_figures=daily_totals.proof_figures):
+    """
+    The payload's "kpis" of `company` over [start, end): each methodology KPI among `visible_slugs` with its proof,
+    from `read_figures(company, start, end)` (daily_totals.ProofFigures: by default from the stored daily totals).
+    """
     definitions = {kpi.slug: kpi for kpi in KpiDefinition.objects.filter(slug__in=visible_slugs)}
+    shown = definitions.keys() & {"noise-reduction", "mttr-reduction", "self-healed"}
+    figures = read_figures(company, start, end) if shown else None
+    resolved = (figures.resolved or {}) if figures else {}
     kpis = {}
     if "noise-reduction" in definitions:
-        noise = noise_reduction_evidence(company, start, end) or {"raw_alerts": 0, "incidents_created": 0, "noise_reduction_pct": None}
+        noise = figures.noise or {"raw_alerts": 0, "incidents_created": 0, "noise_reduction_pct": None}
         config = CorrelationConfig.objects.filter(company=company).first() or CorrelationConfig()
         kpis["noise_reduction"] = {
             "value": _rounded(noise["noise_reduction_pct"]),
@@ -90,28 +93,25 @@ def methodology_kpis(company, *, start, end, visible_slugs):
             },
         }
     if "mttr-reduction" in definitions:
-        mttr = mttr_reduction_evidence(company, start, end) or {}
         kpis["mttr_reduction"] = {
-            "value": _rounded(mttr.get("mttr_reduction_pct")),
-            "manual_mttr_minutes": _rounded(mttr.get("manual_mttr_minutes")),
-            "automated_mttr_minutes": _rounded(mttr.get("automated_mttr_minutes")),
-            "sample_size": {"manual": mttr.get("manual_incidents", 0), "automated": mttr.get("automated_incidents", 0)},
-            **{name: _rounded(median) for name, median in resolution_medians(company, start, end).items()},
-            **_target_status(mttr.get("mttr_reduction_pct"), definitions["mttr-reduction"]),
+            "value": _rounded(resolved.get("mttr_reduction_pct")),
+            "manual_mttr_minutes": _rounded(resolved.get("manual_mttr_minutes")),
+            "automated_mttr_minutes": _rounded(resolved.get("automated_mttr_minutes")),
+            "sample_size": {"manual": resolved.get("manual_incidents", 0), "automated": resolved.get("automated_incidents", 0)},
+            **{name: _rounded(median) for name, median in figures.medians.items()},
+            **_target_status(resolved.get("mttr_reduction_pct"), definitions["mttr-reduction"]),
         }
     if "self-healed" in definitions:
-        healed = self_healed_evidence(company, start, end) or {}
+        table = figures.runbook_table
         kpis["self_healed"] = {
-            "value": _rounded(healed.get("self_healed_pct")),
-            "automated_incidents": healed.get("automated_incidents", 0),
-            "total_incidents": healed.get("total_incidents", 0),
-            "runbooks_used": [
-                {"id": runbook["runbook_id"], "executions": runbook["executions"]}
-                for runbook in healed.get("runbooks_used", [])
-            ],
+            "value": _rounded(resolved.get("self_healed_pct")),
+            "automated_incidents": resolved.get("automated_incidents", 0),
+            "total_incidents": resolved.get("total_incidents", 0),
+            # The runbooks executed in the period, most used first: the table's runbooks, in its order.
+            "runbooks_used": [{"id": row["runbook_id"], "executions": row["executions"]} for row in table] if resolved else [],
+            "runbook_table": table,
+            "total_time_saved_minutes": total_time_saved(table),
         }
-        table = runbook_table(company, start, end)
-        kpis["self_healed"].update(runbook_table=table, total_time_saved_minutes=total_time_saved(table))
     if "patch-compliance" in definitions:
         section = PROOF_SECTIONS.get("patch-compliance")
         kpis["patch_compliance"] = section(company, start, end) if section else None

@@ -18,14 +18,18 @@ import inspect
 
 from celery import chain, group, shared_task
 from celery.signals import task_failure
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from companyos import events
 from companyos.celery import DATABASE_TASK_OPTIONS
+from incidents.partitions import ALERT_MONTHS
 from incidents.tasks import correlate_pending_alerts
 from kpis.choices import ObservationSource
 from kpis.observations import compute_observations, nightly_slugs
+from kpis.partitions import OBSERVATION_MONTHS
+from kpis.tasks.daily_totals import refresh_daily_totals
 from scoring.tasks import compute_day_snapshots
 
 from .models import NightlyChunk
@@ -41,9 +45,16 @@ def nightly_run_id(day):
 
 
 def nightly_chain(day):
-    """The signatures of the run of `day`: the check for pending alerts, then the fan-out into one chunk per KPI."""
+    """
+    The signatures of the run of `day`: the check for pending alerts, the refresh of the recent days' stored daily
+    totals, then the fan-out into one chunk per KPI.
+    """
     day_end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.timezone.utc)
-    return chain(correlate_pending_alerts.si(until=day_end.isoformat()), fan_out_kpi_days.si(day.isoformat()))
+    return chain(
+        correlate_pending_alerts.si(until=day_end.isoformat()),
+        refresh_daily_totals.si(day.isoformat()),
+        fan_out_kpi_days.si(day.isoformat()),
+    )
 
 
 def mark_chunks_pending(day, slugs):
@@ -73,6 +84,17 @@ def start_nightly_run(day_iso=None):
     day = datetime.date.fromisoformat(day_iso) if day_iso else previous_utc_day()
     nightly_chain(day).apply_async()
     return day.isoformat()
+
+
+@shared_task(name="pipeline.tasks.create_month_partitions", **DATABASE_TASK_OPTIONS)
+def create_month_partitions(since=None):
+    """
+    Daily: the month partitions of alerts and observations, this month and PARTITION_MONTHS_AHEAD ahead; with
+    `since` (an ISO date: a load of past data), every month from its month as well. Idempotent.
+    """
+    today = timezone.now()
+    for partitions in (ALERT_MONTHS, OBSERVATION_MONTHS):
+        partitions.create_months(today, settings.PARTITION_MONTHS_AHEAD, since=since and datetime.date.fromisoformat(since))
 
 
 @shared_task(name="pipeline.tasks.fan_out_kpi_days", **DATABASE_TASK_OPTIONS)

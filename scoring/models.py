@@ -180,8 +180,13 @@ class Breach(models.Model):
         null=True, blank=True, help_text="The latest value while open; once closed, the value that closed it."
     )
     current_at = models.DateTimeField(null=True, blank=True, help_text="When the current value was observed.")
+    # No foreign key in the database: on PostgreSQL observations are partitioned by month, so their primary key
+    # is (id, observed_at). Retention never drops an observation that is a breach's evidence.
     observations = models.ManyToManyField(
-        "kpis.Observation", related_name="breaches", help_text="The observations beyond critical while it was open."
+        "kpis.Observation",
+        related_name="breaches",
+        db_constraint=False,
+        help_text="The observations beyond critical while it was open.",
     )
     notified_at = models.DateTimeField(null=True, blank=True)
 

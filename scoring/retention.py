@@ -9,16 +9,28 @@ buckets (the cutoff is aligned to the bucket), only observations whose bucket is
 observation that is the evidence of a breach. Snapshots keep their observation ids; once pruned, the rollup
 bucket of the same KPI, scope and day is the evidence (`snapshot_evidence`), and the day is not recomputed from
 what is left (scoring.snapshot_history).
+
+On PostgreSQL observations and alerts are partitioned by month (companyos.partitions), and a whole month goes at
+once, its partition detached and dropped: a month of observations once it is past every class's raw retention,
+all rolled up and none a breach's evidence (a month holding evidence is pruned row by row, as on SQLite); a month
+of alerts once past ALERT_RETENTION_DAYS, if the methodology's daily totals (kpis.DailyTotalsDay) cover every
+day of it a company had alerts on -- on SQLite the same rows are deleted. Incidents stay: nothing points to an
+alert.
 """
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Concat, TruncDay, TruncHour
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncDay, TruncHour
 
+from companyos.partitions import month_bounds, month_start
+from incidents.models import Alert
+from incidents.partitions import ALERT_MONTHS
 from kpis.choices import RetentionClass
-from kpis.models import Observation
+from kpis.models import DailyTotalsDay, Observation
+from kpis.partitions import OBSERVATION_MONTHS
 
 from .choices import RollupBucket, ScopeLevel
 from .models import ObservationRollup
@@ -138,13 +150,82 @@ def _truncate_datetime(moment, bucket):
     return moment.replace(hour=0) if bucket == RollupBucket.DAY else moment
 
 
+def drop_rolled_up_months(now):
+    """
+    PostgreSQL: drop each month partition of observations past every class's raw retention whose observations
+    are all rolled up and none a breach's evidence. Returns {month: observations dropped}.
+    """
+    past_every_raw_retention = min(raw_cutoff(retention_class, now) for retention_class in POLICIES)
+    evidence = Observation.breaches.through
+    dropped = {}
+    for month in OBSERVATION_MONTHS.months():
+        start, end = month_bounds(month)
+        if end > past_every_raw_retention:
+            break
+        with transaction.atomic():
+            # No observation is written into the month, nor taken as a breach's evidence, until the month is gone.
+            OBSERVATION_MONTHS.lock_month(month)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {connection.ops.quote_name(evidence._meta.db_table)} IN SHARE MODE")
+            in_month = Q(observed_at__gte=start, observed_at__lt=end)
+            if evidence.objects.filter(observation__in=Observation.objects.filter(in_month).values("pk")).exists():
+                continue
+            if any(
+                _bucketed(retention_class, policy.bucket).filter(in_month).exclude(_in_rollup(policy.bucket)).exists()
+                for retention_class, policy in POLICIES.items()
+            ):
+                continue
+            dropped[month] = Observation.objects.filter(in_month).count()
+            OBSERVATION_MONTHS.drop_month(month)
+    return dropped
+
+
+def drop_expired_alert_months(now):
+    """
+    The alerts of each month past ALERT_RETENTION_DAYS, if the methodology's daily totals are stored for every
+    company and day that month has alerts of: the partition dropped on PostgreSQL, the rows deleted elsewhere.
+    Returns {month: alerts dropped}.
+    """
+    kept_from = month_start(now - datetime.timedelta(days=settings.ALERT_RETENTION_DAYS))
+    partitioned = ALERT_MONTHS.is_partitioned()
+    if partitioned:
+        months = [month for month in ALERT_MONTHS.months() if month < kept_from]
+    else:
+        months = list(Alert.objects.filter(issued_at__lt=month_bounds(kept_from)[0]).dates("issued_at", "month"))
+    dropped = {}
+    for month in months:
+        start, end = month_bounds(month)
+        in_month = Alert.objects.filter(issued_at__gte=start, issued_at__lt=end)
+        with transaction.atomic():
+            if partitioned:
+                ALERT_MONTHS.lock_month(month)
+            uncovered = in_month.annotate(day=TruncDate("issued_at", tzinfo=datetime.timezone.utc)).exclude(
+                Exists(DailyTotalsDay.objects.filter(company_id=OuterRef("company_id"), day=OuterRef("day")))
+            )
+            if uncovered.exists():
+                continue
+            if partitioned:
+                dropped[month] = in_month.count()
+                ALERT_MONTHS.drop_month(month)
+            else:
+                dropped[month], _ = in_month.delete()
+    return dropped
+
+
 def apply_retention(now):
-    """Roll up, then prune, every retention class. Idempotent. Returns {class: {"buckets" upserted, "observations" and "rollups" deleted}}."""
-    report = {}
+    """
+    Roll up every retention class, drop the whole months that may go, then prune each class row by row.
+    Idempotent. Returns {class: {"buckets" upserted, "observations" and "rollups" deleted}, "observation_months"
+    and "alert_months": {month: rows dropped}}.
+    """
+    buckets = {}
     for retention_class in POLICIES:
         with transaction.atomic():
-            buckets = roll_up(retention_class, now)
-            report[retention_class.value] = {"buckets": buckets, **prune(retention_class, now)}
+            buckets[retention_class] = roll_up(retention_class, now)
+    report = {"observation_months": drop_rolled_up_months(now), "alert_months": drop_expired_alert_months(now)}
+    for retention_class in POLICIES:
+        with transaction.atomic():
+            report[retention_class.value] = {"buckets": buckets[retention_class], **prune(retention_class, now)}
     return report
 
 

@@ -100,6 +100,14 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_health_checks=True,
     )
 READS_FROM_REPLICA = "replica" in DATABASES
+# DATABASE_TRANSACTION_POOLING: the database URLs point at PgBouncer in transaction pooling mode, which hands a server
+# connection to another client between transactions. A server-side cursor (Django's iterator(), which streams the
+# CSV exports) would be lost with it, so queries fetch in chunks on the client instead; Django already leaves
+# psycopg's prepared statements off. Everything else the portal does on one connection (temporary tables, advisory
+# locks) lives inside one transaction.
+if env_bool("DATABASE_TRANSACTION_POOLING"):
+    for database in DATABASES.values():
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASE_ROUTERS = ["companyos.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -157,6 +165,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 12 * 3600},
     },
+    # The month partitions of alerts and observations (PostgreSQL), created PARTITION_MONTHS_AHEAD ahead.
+    "create-month-partitions": {
+        "task": "pipeline.tasks.create_month_partitions",
+        "schedule": crontab(hour=0, minute=30),
+        "options": {"expires": 12 * 3600},
+    },
     # Before the nightly run, so the rollup it prunes behind is complete.
     "start-retention": {
         "task": "scoring.tasks.start_retention",
@@ -188,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 18 * 3600},
     },
 }
+# Alerts and observations are partitioned by month on PostgreSQL: partitions exist this many months ahead.
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 3)
+# Alerts are kept this many days; retention then drops whole months of them.
+ALERT_RETENTION_DAYS = env_int("ALERT_RETENTION_DAYS", 400)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -19,6 +19,12 @@ def main(argv=None):
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/companyos_bench"),
         help="The benchmark database; dropped and recreated (its name must start with companyos_bench).",
     )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=int(os.environ.get("BENCH_API_PORT", "0")),
+        help="The port gunicorn serves the API steps on (default: any free port).",
+    )
     options = parser.parse_args(argv)
     recreate_database(options.database_url)
     os.environ["DATABASE_URL"] = options.database_url
@@ -30,14 +36,15 @@ def main(argv=None):
     import django
 
     django.setup()
-    table = Table()
+    table = Table(options.scale)
+    print(f"CompanyOS bench, scale {options.scale}: {SCALES[options.scale]}\n", flush=True)
     # The workers' copy: the benchmark database's URL with "_workers" after its name.
     address = urlsplit(options.database_url)
     workers_url = address._replace(path=f"{address.path}_workers").geturl()
     run_steps(options.scale, table, workers_url)
     parallel_nightly_work(options.scale, table, options.database_url, workers_url)
-    api_steps(options.scale, table, options.database_url)
-    print(f"CompanyOS bench, scale {options.scale}: {SCALES[options.scale]}\n")
+    api_steps(options.scale, table, options.database_url, options.api_port)
+    print(f"\nCompanyOS bench, scale {options.scale}: {SCALES[options.scale]}\n")
     table.print()
 
 

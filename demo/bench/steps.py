@@ -86,6 +86,7 @@ def run_steps(scale, table, workers_url):
         cursor.execute("VACUUM ANALYZE incidents_incident, incidents_alert")
 
     work_seconds = seconds
+    backfill_seconds = backfill_floors = backfill_rows = 0
     start, end = demo_period(size["days"])
     since, until = start.date(), end.date()
     for slug in sorted(CALCULATORS):
@@ -96,7 +97,9 @@ def run_steps(scale, table, workers_url):
         seconds, result = timed(compute_observations, slug, since=since, until=until, source=ObservationSource.BACKFILL, run="bench")
         note = floor_note(result.written, floor_rows) if floor else "no floor statement"
         table.add(f"backfill {slug}", seconds, result.written, floor=floor, note=note)
-        work_seconds += seconds
+        backfill_seconds += seconds
+        backfill_floors += floor or 0
+        backfill_rows += result.written
 
     day, last = since, until - datetime.timedelta(days=1)
     start = time.perf_counter()
@@ -104,11 +107,23 @@ def run_steps(scale, table, workers_url):
         compute_snapshots(day)
         day += datetime.timedelta(days=1)
     seconds = time.perf_counter() - start
-    table.add("snapshots, every scope and day", seconds, ScoreSnapshot.objects.count())
-    work_seconds += seconds
+    snapshots = ScoreSnapshot.objects.count()
+    table.add("snapshots, every scope and day", seconds, snapshots)
+    recompute = backfill_seconds + seconds
+    table.add(
+        f"recompute every KPI and snapshot, {size['days']} days", recompute, backfill_rows + snapshots,
+        note=f"backfills {backfill_seconds:.1f} s (their floors {backfill_floors:.1f} s) + snapshots {seconds:.1f} s",
+    )
+    if backfill_floors > table.targets.get("recompute_seconds", float("inf")):
+        cause = f"the backfills' SQL floors alone take {backfill_floors:.0f} s"
+    else:
+        cause = f"backfills {backfill_seconds:.0f} s ({backfill_seconds / backfill_floors:.1f}x their floors), snapshots {seconds:.0f} s"
+    table.goal("recompute_seconds", recompute, cause)
+    work_seconds += recompute
 
     seconds, _ = timed(start_nightly_run.delay, last.isoformat())
     table.add("nightly chain, one day (eager)", seconds)
+    table.goal("one_night_seconds", seconds)
     work_seconds += seconds
     table.add("nightly work in one process", work_seconds, note="correlation + every backfill + snapshots + one night")
 

@@ -6,7 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import psycopg
 
-from .config import SCALES, TARGETS
+from .config import SCALES
 from .databases import drop_database
 
 
@@ -79,6 +79,7 @@ def parallel_nightly_work(scale, table, database_url, workers_url):
         began = time.perf_counter()
         list(pool.map(_correlate_company, company_ids))
         pool.submit(_analyze_correlated).result()
+        correlated = time.perf_counter() - began
         list(pool.map(_backfill_chunk, *zip(*chunks)))
         list(pool.map(_day_snapshots, days))
         pool.submit(_one_night, days[-1].isoformat()).result()
@@ -86,8 +87,11 @@ def parallel_nightly_work(scale, table, database_url, workers_url):
     ours, theirs = _stored_totals(database_url), _stored_totals(workers_url)
     note = "the same observations and snapshots as in one process" if ours == theirs else f"differs from one process: {theirs} vs {ours}"
     table.add(f"nightly work on {NIGHTLY_WORKERS} worker processes", seconds, note=note)
-    if seconds > TARGETS["nightly_seconds"]:
-        table.misses.append(f"the nightly work over the full data set took {seconds:.0f} s on {NIGHTLY_WORKERS} workers (target {TARGETS['nightly_seconds']} s)")
+    _, correlation_floor = table.floors["correlate all alerts"]
+    table.goal(
+        "nightly_seconds", seconds,
+        f"correlation is {correlated:.0f} s of it; its SQL floor alone takes {correlation_floor:.0f} s in one process",
+    )
     drop_database(workers_url)
 
 

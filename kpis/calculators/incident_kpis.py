@@ -178,6 +178,13 @@ RESOLVED_INCIDENTS = DailyTotals(
 )
 
 
+# Alerts issued, and those awaiting correlation: they add up by day.
+ALERT_TOTALS = {"raw_alerts": Count("id"), "uncorrelated_alerts": Count("id", filter=Q(incident__isnull=True))}
+
+# An alert correlation put in an incident it made; its distinct incidents are noise reduction's incidents created.
+CORRELATED = Q(incident__correlation_key__gt="")
+
+
 def noise_window(start, end, company_id=None, *, each_day=False):
     """
     Per company with alerts issued in [start, end) (and per UTC day, `each_day`): `raw_alerts`, `incidents_created`
@@ -190,9 +197,8 @@ def noise_window(start, end, company_id=None, *, each_day=False):
     # days of /api/metrics/kpis/: 2-3x faster at a million alerts) and still probes by key when that is cheaper.
     grouped = by_company_and_day(alerts, "issued_at") if each_day else by_company(alerts)
     return grouped.annotate(
-        raw_alerts=Count("id"),
-        incidents_created=Count("incident", distinct=True, filter=Q(incident__correlation_key__gt="")),
-        uncorrelated_alerts=Count("id", filter=Q(incident__isnull=True)),
+        **ALERT_TOTALS,
+        incidents_created=Count("incident", distinct=True, filter=CORRELATED),
         noise_reduction_pct=Case(
             When(uncorrelated_alerts=0, then=Value(100.0) - percent(F("incidents_created"), F("raw_alerts"))),
             default=None,

@@ -20,7 +20,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Lag, NullIf, TruncDay
+from django.db.models.functions import Cast, Lag, NullIf, TruncDate, TruncDay
 from django.db.models.sql import Query
 
 from tenancy.models import Company
@@ -157,6 +157,15 @@ def by_company_and_day(queryset, field, group=None):
     # A DateField is grouped as it is, not cast to a moment: PostgreSQL then reads it in its index's order.
     day = F(field) if holds_days(queryset.model, field) else TruncDay(field, tzinfo=datetime.timezone.utc)
     return queryset.order_by().values(obs_company=group.key if group else F("company_id"), obs_day=day)
+
+
+def by_company_and_date(queryset, field, *keys):
+    """
+    Grouped by company (`obs_company`), the UTC date of the datetime `field` (`obs_day`, a date: a stored day) and
+    the fields `keys`.
+    """
+    day = TruncDate(field, tzinfo=datetime.timezone.utc)
+    return queryset.order_by().values(*keys, obs_company=F("company_id"), obs_day=day)
 
 
 @dataclass(frozen=True)

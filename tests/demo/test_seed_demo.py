@@ -3,6 +3,7 @@ import statistics
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Avg, Count, F, Q
 
 from demo.incidents import MEASURED_KPIS
@@ -62,6 +63,16 @@ def test_seed_demo_data_lies_in_the_last_days_ending_yesterday():
     assert not Incident.objects.filter(Q(detected_at__lt=start) | Q(detected_at__gte=end)).exists()
     assert not Alert.objects.filter(Q(issued_at__lt=start) | Q(issued_at__gte=end)).exists()
     assert PatchComplianceSnapshot.objects.filter(company__slug="comp-acme").count() == 10
+
+
+def test_seeded_alerts_and_observations_land_in_their_month_partitions():
+    load_catalogue(actor=None)
+    seed()
+    with connection.cursor() as cursor:
+        for table in ("incidents_alert", "kpis_observation"):
+            cursor.execute(f"SELECT COUNT(*) FROM {table}_default")
+            assert cursor.fetchone()[0] == 0, table
+    assert Alert.objects.exists() and Observation.objects.exists()
 
 
 def test_the_same_seed_gives_the_same_data_and_another_seed_does_not():

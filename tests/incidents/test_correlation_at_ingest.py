@@ -1,6 +1,6 @@
 """
-Alerts become incidents as they arrive: each batch is correlated right after it commits. A late alert that bridges
-two incidents merges the later into the earlier; the nightly run finds nothing left to do.
+Alerts become incidents as they arrive: each batch is stored with the incidents it belongs to. A late alert that
+bridges two incidents merges the later into the earlier; the nightly run finds nothing left to do.
 """
 import datetime
 import logging
@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.management import call_command
 from django.db import connection
+
+from companyos.events import incident_data_changed
 
 from incidents import ingestion, services
 from incidents.choices import AlertSeverity, IncidentStatus, Severity
@@ -54,6 +56,29 @@ def arrive(django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             ingestion.ingest_alerts(alerts)
     return arrive
+
+
+@pytest.fixture
+def announced():
+    """The incident_data_changed announcements made while the test runs: (sender name, company id, days)."""
+    made = []
+
+    def record(sender, company_id, days, **kwargs):
+        made.append((sender.__name__, company_id, days))
+
+    incident_data_changed.connect(record)
+    yield made
+    incident_data_changed.disconnect(record)
+
+
+def alert_rows_written():
+    """Rows inserted into and updated in the alert table (and its partitions) by the current transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(n_tup_ins), 0), COALESCE(SUM(n_tup_upd), 0) FROM pg_stat_xact_user_tables "
+            "WHERE relname LIKE 'incidents_alert%%'"
+        )
+        return tuple(cursor.fetchone())
 
 
 def api_alert(**fields):
@@ -282,3 +307,96 @@ def test_the_admin_shows_a_merged_incident_and_where_it_went(acme, arrive, clien
     assert page.status_code == 200
     assert str(merged.merged_into) in page.content.decode()
     assert client.get("/admin/incidents/incident/").context["cl"].result_count == 2
+
+
+def test_arriving_alerts_are_written_once_with_their_incident(acme, sender, django_capture_on_commit_callbacks):
+    before = alert_rows_written()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sender.post("/api/alerts/", [
+            api_alert(external_id=f"cw-{minute}", issued_at=at(minute).isoformat()) for minute in (0, 5, 40)
+        ], format="json")
+
+    assert response.status_code == 201, response.json()
+    inserted, updated = (after - earlier for after, earlier in zip(alert_rows_written(), before))
+    assert (inserted, updated) == (3, 0)
+    first, second, third = Alert.objects.order_by("issued_at")
+    assert first.incident == second.incident != third.incident
+    # Named by its first alert, whose id was taken before the alert was stored.
+    assert first.incident.external_id == f"alert-{first.pk}" and first.pk < second.pk < third.pk
+
+
+def test_alerts_stored_between_arrivals_take_ids_after_theirs(acme, arrive):
+    arrive(acme, ("web-1", "disk_full", 0), ("web-1", "disk_full", 5))
+    AlertFactory(company=acme, asset="db-1", issued_at=at(30))
+    arrive(acme, ("web-2", "disk_full", 0))
+
+    assert list(Alert.objects.order_by("pk").values_list("asset", flat=True)) == ["web-1", "web-1", "db-1", "web-2"]
+    assert Incident.objects.get(alerts__asset="web-2").external_id == f"alert-{Alert.objects.get(asset='web-2').pk}"
+
+
+def test_an_uncorrelated_stored_alert_within_an_arrivals_window_joins_its_incident(acme, arrive):
+    services.create_correlation_config(acme, actor=None, reason="Correlated by hand at first", auto_correlate=False)
+    stored = AlertFactory(company=acme, issued_at=at(0))
+    far = AlertFactory(company=acme, issued_at=at(24 * 60))
+    config = acme.correlation_config
+    services.change_correlation_config(config, actor=None, reason="Correlated as alerts arrive", auto_correlate=True)
+
+    arrive(acme, ("web-1", "disk_full", 10))
+
+    incident = Incident.objects.get()
+    assert (incident.external_id, incident.detected_at, incident.alerts.count()) == (f"alert-{stored.pk}", at(0), 2)
+    far.refresh_from_db()
+    assert far.incident is None  # outside the arrival's window: left to the nightly check
+
+
+def test_a_company_correlated_on_request_announces_the_days_of_its_stored_alerts(acme, arrive, announced):
+    services.create_correlation_config(acme, actor=None, reason="Manual triage only", auto_correlate=False)
+
+    arrive(acme, ("web-1", "disk_full", 0), ("web-1", "disk_full", 24 * 60 + 5))
+
+    assert announced == [("Alert", acme.pk, {at(0).date(), at(24 * 60).date()})]
+
+
+def test_arrivals_announce_the_days_of_their_alerts_and_of_the_incidents_they_change(acme, arrive, announced):
+    arrive(acme, ("web-1", "disk_full", 24 * 60 - 10), ("web-1", "disk_full", 24 * 60 + 2))
+    assert announced == [("Incident", acme.pk, {at(0).date(), at(24 * 60).date()})]
+
+    # Two days later, an incident of its own; then a late alert moves its detection back a day.
+    arrive(acme, ("db-1", "disk_full", 3 * 24 * 60 + 5))
+    arrive(acme, ("db-1", "disk_full", 3 * 24 * 60 - 5))
+    assert announced[1:] == [
+        ("Incident", acme.pk, {at(3 * 24 * 60).date()}),
+        ("Incident", acme.pk, {at(2 * 24 * 60).date(), at(3 * 24 * 60).date()}),
+    ]
+
+
+def test_a_merge_announces_the_days_of_the_merged_incident_and_its_alerts(acme, arrive, announced):
+    arrive(acme, ("web-1", "disk_full", 24 * 60 - 20))
+    arrive(acme, ("web-1", "disk_full", 24 * 60 + 10), ("web-1", "disk_full", 24 * 60 + 20))
+    announced.clear()
+
+    arrive(acme, ("web-1", "disk_full", 24 * 60 - 5))  # bridges both: the second, of the next day, merges
+
+    assert Incident.all_objects.filter(merged_into__isnull=False).count() == 1
+    assert announced == [("Incident", acme.pk, {at(0).date(), at(24 * 60).date()})]
+
+
+def test_correlating_a_stored_backlog_announces_its_days(acme, announced, django_capture_on_commit_callbacks):
+    for minute in (0, 2 * 24 * 60):
+        AlertFactory(company=acme, issued_at=at(minute))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.correlate_alerts(company=acme)
+
+    assert announced == [("Incident", acme.pk, {at(0).date(), at(2 * 24 * 60).date()})]
+
+
+def test_an_arrival_of_ended_alerts_announces_the_day_its_incident_resolved(acme, announced, django_capture_on_commit_callbacks):
+    alert = Alert(company=acme, asset="web-1", signature="disk_full", issued_at=at(24 * 60 - 10), source="cloudwatch",
+                  severity=AlertSeverity.HIGH, external_id="ended", ended_at=at(24 * 60 + 30))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingestion.ingest_alerts([alert])
+
+    assert Incident.objects.get().status == IncidentStatus.RESOLVED
+    assert announced == [("Incident", acme.pk, {at(0).date(), at(24 * 60).date()})]

@@ -1,7 +1,8 @@
 """
 Correlation as alerts arrive equals correlating them all at once: whatever the batches and the order they arrive
-in within the window, ingesting a stream batch by batch (each batch correlated right after it commits) gives the
-incidents that one correlation of the whole stream gives.
+in within the window, ingesting a stream batch by batch (each batch stored with its incidents), or storing it
+batch by batch and correlating the stored backlog after each, gives the incidents that one correlation of the
+whole stream gives.
 """
 import datetime
 
@@ -65,6 +66,7 @@ def incidents_of(company):
     return {frozenset(numbers): described[incident_id] for incident_id, numbers in groups.items()}
 
 
+@pytest.mark.slow  # 40 streams, each correlated three ways
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     stream=stream_alerts,
@@ -74,35 +76,45 @@ def incidents_of(company):
 def test_alerts_correlated_as_batches_arrive_give_the_incidents_of_correlating_them_all_at_once(
     django_capture_on_commit_callbacks, stream, aggregation_key, cuts
 ):
-    arriving, at_once = CompanyFactory(), CompanyFactory()
-    for company in (arriving, at_once):
+    arriving, stored, at_once = CompanyFactory(), CompanyFactory(), CompanyFactory()
+    service_for = {company.pk: ServiceFactory(domain__company=company) for company in (arriving, stored, at_once)}
+    for company in (arriving, stored, at_once):
         services.create_correlation_config(
             company, actor=None, reason="Property test", aggregation_key=aggregation_key, time_window_minutes=WINDOW_MINUTES
         )
-    arriving_service, at_once_service = ServiceFactory(domain__company=arriving), ServiceFactory(domain__company=at_once)
 
-    # Each alert arrives up to three windows after it was issued; a batch ends wherever a cut says so.
-    alerts = alerts_of(arriving, arriving_service, stream)
-    lateness = [datetime.timedelta(seconds=late) for *_, late in stream]
-    arrival = sorted(range(len(alerts)), key=lambda number: (alerts[number].issued_at + lateness[number], number))
-    batches, batch = [], []
-    for position, number in enumerate(arrival):
-        batch.append(alerts[number])
-        if cuts[position] or position == len(arrival) - 1:
-            batches.append(batch)
-            batch = []
-    for batch in batches:
+    def batches_of(company):
+        """The company's stream in the batches it arrives in: each alert up to three windows after it was issued, and a
+        batch ends wherever a cut says so."""
+        alerts = alerts_of(company, service_for[company.pk], stream)
+        lateness = [datetime.timedelta(seconds=late) for *_, late in stream]
+        arrival = sorted(range(len(alerts)), key=lambda number: (alerts[number].issued_at + lateness[number], number))
+        batches, batch = [], []
+        for position, number in enumerate(arrival):
+            batch.append(alerts[number])
+            if cuts[position] or position == len(arrival) - 1:
+                batches.append(batch)
+                batch = []
+        return batches
+
+    # Stored with their incidents as they arrive (the API, webhooks).
+    for batch in batches_of(arriving):
         with django_capture_on_commit_callbacks(execute=True):
             ingestion.ingest_alerts(batch)
-
-    Alert.objects.bulk_create(alerts_of(at_once, at_once_service, stream))
+    # Stored without, as a bulk load does, and the backlog correlated after each batch.
+    for batch in batches_of(stored):
+        Alert.objects.bulk_create(batch)
+        services.correlate_alerts(company=stored)
+    Alert.objects.bulk_create(alerts_of(at_once, service_for[at_once.pk], stream))
     services.correlate_alerts(company=at_once)
 
-    service_of = {arriving_service.pk: "service", at_once_service.pk: "service", None: None}
-    assert {
-        numbers: (detected_at, severity, title, service_of[service_id])
-        for numbers, (detected_at, severity, title, service_id) in incidents_of(arriving).items()
-    } == {
-        numbers: (detected_at, severity, title, service_of[service_id])
-        for numbers, (detected_at, severity, title, service_id) in incidents_of(at_once).items()
-    }
+    service_of = {None: None, **{service.pk: "service" for service in service_for.values()}}
+
+    def described(company):
+        return {
+            numbers: (detected_at, severity, title, service_of[service_id])
+            for numbers, (detected_at, severity, title, service_id) in incidents_of(company).items()
+        }
+
+    assert described(arriving) == described(at_once)
+    assert described(stored) == described(at_once)

@@ -1,6 +1,7 @@
 """Recompute observations of computed KPIs from incident data, overwriting computed rows by key.
 
-The period is on observed_at, half-open [--since, --until): by default the 90 days before today (UTC).
+The period is on observed_at, half-open [--since, --until): by default the 90 days before today (UTC). The
+stored daily totals of /api/metrics/kpis/ are rebuilt for the same days.
 Rows ingested through the API or the demo loader are never touched. Running it twice gives identical rows.
 Before a KPI that counts what alert correlation made (noise reduction), the alerts issued before --until are
 correlated as the nightly run does (the company's, or every company's that is correlated automatically); days
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from incidents.services import correlate_alerts
 from tenancy.models import Company
+from kpis import daily_totals
 from kpis.calculators import CALCULATORS, Period, UnknownCalculator, get_calculator
 from kpis.choices import ObservationSource
 from kpis.observations import as_utc_datetime, compute_observations, days_awaiting_correlation, definition_for
@@ -68,6 +70,9 @@ def handle(command, *, kpi, all, since, until, company, **options):
                         f"{calc.slug}: no value for {_days_listed(awaiting)}: alerts await correlation there "
                         "(`correlate_alerts --company SLUG`, then backfill again)."
                     )
+    # The proof's daily totals count what the calculators count: rebuilt from the same, just correlated, rows.
+    daily_totals.refresh(daily_totals.days_between(since, until), company_obj and [company_obj.pk])
+    command.stdout.write(f"Daily totals stored from {since} to {until}{scope}.")
     command.stdout.write(f"Backfill {run} done.")
 
 
