@@ -40,7 +40,7 @@ screenshot: demo
 
 # Benchmark on its own PostgreSQL database (dropped and recreated): SCALE=full is 1M alerts, 100k incidents,
 # 90 days, 3 companies (about 10 minutes); SCALE=xl is 10M alerts, 1M incidents, 90 days, 30 companies (about an
-# hour and a half); SCALE=small runs in under two minutes. BENCH_DATABASE_URL names another server,
+# hour and a half); SCALE=small runs in about 90 seconds. BENCH_DATABASE_URL names another server,
 # BENCH_API_PORT gunicorn's port (default: any free one).
 SCALE ?= full
 bench: venv
