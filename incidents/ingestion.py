@@ -68,11 +68,12 @@ def _new_alerts(company_id, alerts):
     return new_alerts
 
 
-def _upsert(model, lookup, fields):
+def _upsert(model, lookup, fields, dated_by=()):
     """
     Create or update the one row of `model` matching `lookup`, validated before anything is written.
     Returns (row, created). A concurrent create of the same key is caught by the unique constraint and
-    retried once as an update.
+    retried once as an update. With `dated_by` (time fields), the UTC days of those times before and after the
+    write are announced as changed (incident_data_changed): a resolution may move from one day to another.
     """
     for attempt in range(2):
         try:
@@ -82,10 +83,14 @@ def _upsert(model, lookup, fields):
                 created = row is None
                 if created:
                     row = model(**lookup)
+                before = [getattr(row, name) for name in dated_by]
                 for name, value in fields.items():
                     setattr(row, name, value)
                 row.full_clean(validate_unique=False)
                 row.save()
+                if dated_by:
+                    days = utc_days([*before, *(getattr(row, name) for name in dated_by)])
+                    announce(incident_data_changed, sender=model, company_id=row.company_id, days=days)
                 return row, created
         except IntegrityError:
             if attempt:
@@ -95,7 +100,7 @@ def _upsert(model, lookup, fields):
 
 def record_incident(company, external_id, **fields):
     """Create or update the incident `external_id` of `company`. Returns (incident, created)."""
-    return _upsert(Incident, {"company": company, "external_id": external_id}, fields)
+    return _upsert(Incident, {"company": company, "external_id": external_id}, fields, dated_by=("detected_at", "resolved_at"))
 
 
 def record_phase(incident, *, phase, entered_at):
@@ -120,4 +125,4 @@ def record_runbook_execution(company, *, execution_id, **fields):
     Create or update the run `execution_id` of `company`. Returns (execution, created). Execution ids are unique
     within a company: another company's run with the same id is another run, left as it is.
     """
-    return _upsert(RunbookExecution, {"company": company, "execution_id": execution_id}, fields)
+    return _upsert(RunbookExecution, {"company": company, "execution_id": execution_id}, fields, dated_by=("started_at",))

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
-from companyos.events import announce, incident_data_changed, utc_days
 from connectors.choices import EventSource
 from connectors.models import Integration, ServiceLink, SourceEvent
 from connectors.services import Ignored, receive
@@ -208,9 +207,6 @@ def apply_event(source_event):
     incident, _ = ingestion.record_incident(
         integration.company, external_id, **_incident_fields(current, parsed, source_event)
     )
-    before = [current.detected_at, current.resolved_at] if current else []
-    days = utc_days([*before, incident.detected_at, incident.resolved_at])
-    announce(incident_data_changed, sender=Incident, company_id=integration.company_id, days=days)
     timeline = {Phase.ALERT: incident.detected_at, Phase.GATHER: incident.acknowledged_at, Phase.RESOLVED: incident.resolved_at}
     known = dict(incident.phases.values_list("phase", "entered_at"))
     written = []

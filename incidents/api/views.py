@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from companyos.api.payloads import rows_of
-from companyos.events import announce, incident_data_changed, utc_days
 from companyos.api.permissions import IngestPermission
 from connectors import signatures
 from connectors.api.views import SignedWebhookView
@@ -151,12 +150,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request):
         fields = validated_row(request, IncidentInSerializer)
         company, external_id = fields.pop("company"), fields.pop("external_id")
-        before = Incident.all_objects.filter(company=company, external_id=external_id).values_list("detected_at", "resolved_at")
-        moments = [moment for row in before for moment in row]
         incident, created = ingestion.record_incident(company, external_id, **fields)
-        # The days of its times before and after the write: a resolution may move from one day to another.
-        days = utc_days([*moments, incident.detected_at, incident.resolved_at])
-        announce(incident_data_changed, sender=Incident, company_id=company.pk, days=days)
         return upserted(incident, created, IncidentSerializer)
 
     def _record_child(self, request, pk, serializer_class, record):
@@ -239,9 +233,5 @@ class RunbookExecutionIngestView(APIView):
         fields = validated_row(request, RunbookExecutionInSerializer)
         fields.pop("service", None)
         company = fields.pop("company")
-        before = RunbookExecution.objects.filter(company=company, execution_id=fields["execution_id"]).values_list("started_at", flat=True)
-        moments = list(before)
         execution, created = ingestion.record_runbook_execution(company, **fields)
-        days = utc_days([*moments, execution.started_at])
-        announce(incident_data_changed, sender=RunbookExecution, company_id=company.pk, days=days)
         return upserted(execution, created, RunbookExecutionSerializer)
