@@ -11,6 +11,6 @@ class KpisConfig(AppConfig):
         autodiscover_modules("calculators")
         from companyos.events import incident_data_changed
 
-        from . import daily_totals
+        from .tasks.daily_totals import on_incident_data_changed
 
-        incident_data_changed.connect(daily_totals.refresh_changed_days, dispatch_uid="kpis.daily_totals")
+        incident_data_changed.connect(on_incident_data_changed, dispatch_uid="kpis.daily_totals")

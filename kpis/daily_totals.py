@@ -10,8 +10,9 @@ days (see IncidentsCreatedDayTotals). The figures are then computed by the same 
 equal the recomputation's. Medians do not add up: they are read from the period's incidents.
 
 A day's totals are refreshed (replaced as a whole, one statement per table for any set of days) by the nightly run
-(the recent days), by `kpi backfill` and `kpi daily-totals`, and on `incident_data_changed` for the days a write
-touched. Days never refreshed are read from the rows, never from missing totals as zero.
+(the recent days), by `kpi backfill` and `kpi daily-totals`, and after `incident_data_changed` for the days a write
+touched (kpis.tasks.daily_totals: the days are unstored at once and refreshed by a task). Days not stored are read
+from the rows, never from missing totals as zero.
 """
 import dataclasses
 import datetime
@@ -242,9 +243,14 @@ def refresh(days, company_ids=None):
         )
 
 
-def refresh_changed_days(sender, company_id, days, **kwargs):
-    """Receiver of incident_data_changed: the company's stored totals of the days its alerts or incidents changed on."""
-    refresh(days, [company_id])
+def unstore(days, company_id):
+    """
+    Forget the stored totals of the company's `days` that refresh would recompute, so that until they are refreshed
+    a period reads those days from the rows: a write is in the proof as soon as it commits. Returns those days.
+    """
+    days = _storable(set(days), [company_id], timezone.now())
+    DailyTotalsDay.objects.filter(company_id=company_id, day__in=days).delete()
+    return days
 
 
 def refresh_recent_days(last_day):

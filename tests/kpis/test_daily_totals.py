@@ -16,7 +16,7 @@ from incidents.models import Alert, Incident
 from kpis import daily_totals
 from kpis.models import AlertDayTotals, DailyTotalsDay, IncidentsCreatedDayTotals, ResolvedDayTotals
 from kpis.proof import methodology_kpis
-from kpis.tasks.daily_totals import refresh_daily_totals
+from kpis.tasks.daily_totals import refresh_changed_days, refresh_daily_totals
 from tests.companyos.factories import UserFactory
 from tests.helpers import client_for, sqlite_manage
 from tests.kpis.factories import KpiDefinitionFactory
@@ -294,6 +294,21 @@ def test_an_incident_resolved_through_the_api_changes_the_stored_day_and_the_pay
     after, from_rows = payloads(spanning, at(0, 12), at(4, 12))
     assert after["mttr_reduction"]["sample_size"]["manual"] == before["mttr_reduction"]["sample_size"]["manual"] + 1
     assert after == from_rows
+
+
+def test_a_changed_day_is_read_from_the_rows_until_its_refresh_runs(spanning):
+    """The receiver unstores a changed day at once and leaves its refresh to a task (here run by hand, later)."""
+    day = at(2, 0).date()
+    Alert.objects.create(company=spanning, asset="host-9", signature="late", severity="high", source="test", issued_at=at(2, 13))
+    assert daily_totals.unstore({day, timezone.now().astimezone(UTC).date()}, spanning.pk) == [day]
+    assert not DailyTotalsDay.objects.filter(company=spanning, day=day).exists()
+    unrefreshed, from_rows = payloads(spanning, at(0, 12), at(4, 12))
+    assert unrefreshed == from_rows
+    refresh_changed_days(spanning.pk, [day.isoformat()])
+    assert AlertDayTotals.objects.get(company=spanning, day=day).raw_alerts == Alert.objects.filter(
+        issued_at__gte=at(2, 0), issued_at__lt=at(3, 0)
+    ).count()
+    assert payloads(spanning, at(0, 12), at(4, 12))[0] == unrefreshed
 
 
 def test_days_whose_alerts_retention_dropped_keep_their_stored_figures(spanning, settings):
