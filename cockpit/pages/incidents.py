@@ -16,9 +16,12 @@ INCIDENTS_SHOWN = 200
 
 
 def incident_detail(user, incident_id):
-    """An incident with everything KPIs are computed from: alerts, phases, milestones, surveys, runbook runs."""
-    incidents = in_visible_companies(Incident.objects.all(), user)
-    incident = incidents.select_related("company", "service__domain").filter(pk=incident_id).first()
+    """
+    An incident with everything KPIs are computed from: alerts, phases, milestones, surveys, runbook runs. One
+    merged into another is shown too (links to it stay valid), naming the incident its alerts went into.
+    """
+    incidents = in_visible_companies(Incident.all_objects.all(), user)
+    incident = incidents.select_related("company", "service__domain", "merged_into").filter(pk=incident_id).first()
     if incident is None:
         raise Http404(f"incident: there is no incident {incident_id}.")
     service = incident.service

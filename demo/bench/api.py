@@ -73,7 +73,7 @@ def api_steps(scale, table, database_url, port=0):
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # Tasks run eagerly in the gunicorn worker, within the request that queues them: an alert batch is answered
-        # once its alerts are correlated, whether at insert or by a task queued for its commit.
+        # once its alerts are correlated and the daily totals of the past days it touched are refreshed.
         "CELERY_BROKER_URL": "",
     }
     # Bound here and handed to gunicorn as a listening socket: with port 0, two benches at once never share one.

@@ -9,8 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from kpis import roles
 from kpis.models import KpiDefinition
 from scoring.services import compute_snapshots
+from tenancy.models import Service
 from tests.cockpit.helpers import DAY, MORNING, at
 from tests.delivery.factories import DeploymentFactory
+from tests.incidents.factories import IncidentFactory
 from tests.helpers import member_of
 from tests.kpis.factories import KpiDefinitionFactory, ObservationFactory
 
@@ -163,6 +165,15 @@ def test_an_unknown_company_scope_or_day_is_a_404_naming_it(client, executive, a
 def test_an_unknown_dimension_or_incident_is_a_404_naming_it(client, executive, acme):
     assert page(client, executive, "/cockpit/dimensions/morale/")[0].context["message"].startswith("dimension: 'morale' is not one of")
     assert page(client, executive, "/cockpit/incidents/999999/")[0].context["message"] == "incident: there is no incident 999999."
+
+
+def test_an_incident_merged_into_another_is_shown_and_leads_to_the_one_it_went_into(client, executive, acme):
+    kept = IncidentFactory(service=Service.objects.get(slug="gateway"), external_id="alert-1", title="cpu on web-1")
+    merged = IncidentFactory(service=kept.service, external_id="alert-2", title="cpu on web-1 (later)", merged_into=kept)
+    response, html = page(client, executive, f"/cockpit/incidents/{merged.pk}/")
+    assert response.status_code == 200
+    assert "alert-2: cpu on web-1 (later)" in html
+    assert f'Merged into <a href="/cockpit/incidents/{kept.pk}/">alert-1</a>' in html
 
 
 def test_pages_run_the_same_few_queries_however_many_kpis_there_are(client, responder, acme):
