@@ -125,6 +125,19 @@ def test_change_failure_rate_is_the_share_of_production_deployments_followed_by_
     }
 
 
+def test_of_two_deployments_finished_at_once_the_later_recorded_is_blamed_and_a_merged_incident_is_not_counted(
+    computed_kpis, payments
+):
+    first, second = deployed(payments, at(14, 9)), deployed(payments, at(14, 9))
+    assert first.pk < second.pk
+    blamed = IncidentFactory(service=payments, severity="P1", detected_at=at(14, 10))
+    deployed(payments, at(14, 12))
+    IncidentFactory(service=payments, severity="P1", detected_at=at(14, 13), resolved_at=at(14, 14), merged_into=blamed)
+
+    # Of the three deployments only the second of the 9:00 pair caused an incident.
+    assert compute("change-failure-rate") == {("comp-acme", DAY): pytest.approx(100 / 3)}
+
+
 def test_build_success_rate_counts_builds_that_passed_or_failed_and_leaves_out_those_that_never_judged_the_code(
     computed_kpis, payments
 ):
