@@ -30,7 +30,10 @@ class ScorecardView(APIView):
     """
 
     @extend_schema(
-        parameters=[COMPANY, SCOPE, OpenApiParameter("date", OpenApiTypes.DATE, description="Default: the latest day.")],
+        parameters=[
+            OpenApiParameter("persona", str, OpenApiParameter.PATH, enum=list(scorecards.PERSONAS), description="Whose scorecard."),
+            COMPANY, SCOPE, OpenApiParameter("date", OpenApiTypes.DATE, description="Default: the latest day."),
+        ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, persona):
