@@ -38,7 +38,7 @@ from .calculators.runbooks import (
     runs_started,
     signature_day_totals,
 )
-from .calculators.toolkit import by_company_and_date, by_company_and_day, figures_in_windows, one_row
+from .calculators.toolkit import by_company_and_date, by_company_and_day, figures_in_windows, one_row, utc_midnight
 from .models import (
     AlertDayTotals,
     DailyTotalsDay,
@@ -296,9 +296,9 @@ def whole_days(start, end, now=None):
     The UTC days wholly inside [start, end) and over before today, whose totals are read from storage: 00:00 of the
     first and 00:00 after the last (the first not before the second: none).
     """
-    first = midnight(utc_date(start))
+    first = utc_midnight(start)
     first += ONE_DAY if first < start else datetime.timedelta(0)
-    last = min(midnight(utc_date(end)), midnight(utc_date(now or timezone.now())))
+    last = min(utc_midnight(end), utc_midnight(now or timezone.now()))
     return first, last
 
 
